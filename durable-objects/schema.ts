@@ -1,0 +1,82 @@
+// The Show DO's SQLite schema as numbered, append-only migrations. Each runs once, inside one
+// transaction with the bookkeeping row, when the object first starts after a deploy.
+
+export interface ShowMigration {
+  id: number;
+  description: string;
+  sql: string;
+}
+
+export const showMigrations: readonly ShowMigration[] = [
+  {
+    id: 1,
+    description: "show config, seats, holds",
+    sql: `
+      CREATE TABLE show_config (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        show_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('published', 'cancelled')),
+        on_sale_at_ms INTEGER NOT NULL,
+        ticket_limit INTEGER NOT NULL CHECK (ticket_limit BETWEEN 1 AND 50),
+        hold_ttl_ms INTEGER NOT NULL CHECK (hold_ttl_ms > 0),
+        currency TEXT NOT NULL,
+        initialized_at_ms INTEGER NOT NULL
+      );
+      CREATE TABLE seats (
+        seat_id TEXT PRIMARY KEY,
+        section_id TEXT NOT NULL,
+        row_label TEXT NOT NULL,
+        accessible INTEGER NOT NULL DEFAULT 0,
+        tier_id TEXT NOT NULL,
+        price_cents INTEGER NOT NULL CHECK (price_cents >= 0),
+        status TEXT NOT NULL CHECK (status IN ('available', 'held', 'sold', 'blocked')),
+        hold_id TEXT,
+        block_reason TEXT,
+        CHECK (status IN ('held', 'sold') OR hold_id IS NULL),
+        CHECK (status <> 'held' OR hold_id IS NOT NULL)
+      ) WITHOUT ROWID;
+      CREATE INDEX seats_by_section ON seats (section_id, status);
+      CREATE TABLE holds (
+        hold_id TEXT PRIMARY KEY,
+        fan_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('active', 'checkout', 'sold', 'released', 'expired')),
+        seat_ids TEXT NOT NULL,
+        price_cents INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        idempotency_key TEXT,
+        request_hash TEXT,
+        version INTEGER NOT NULL DEFAULT 1
+      );
+      CREATE UNIQUE INDEX holds_by_idempotency_key ON holds (fan_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX holds_by_expiry ON holds (expires_at_ms) WHERE status IN ('active', 'checkout');
+      CREATE INDEX holds_by_fan ON holds (fan_id, status);
+      CREATE TABLE probes (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        count INTEGER NOT NULL,
+        last_at_ms INTEGER NOT NULL
+      );
+    `,
+  },
+];
+
+/** Applies pending migrations; returns the schema version now in force. */
+export function migrateShowSchema(storage: DurableObjectStorage): number {
+  const sql = storage.sql;
+  sql.exec(`CREATE TABLE IF NOT EXISTS _migrations (
+    id INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)`);
+  const applied = sql.exec<{ id: number }>("SELECT coalesce(max(id), 0) AS id FROM _migrations").one().id;
+  for (const migration of showMigrations) {
+    if (migration.id <= applied) continue;
+    storage.transactionSync(() => {
+      sql.exec(migration.sql);
+      sql.exec(
+        "INSERT INTO _migrations (id, description, applied_at_ms) VALUES (?, ?, ?)",
+        migration.id,
+        migration.description,
+        Date.now(),
+      );
+    });
+  }
+  return showMigrations.at(-1)?.id ?? 0;
+}

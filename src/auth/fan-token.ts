@@ -1,0 +1,62 @@
+import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify, SignJWT } from "jose";
+import { ApiError } from "../lib/problem";
+
+export interface Fan {
+  id: string;
+}
+
+type FanTokenEnv = Pick<Env, "FAN_JWT_SECRET" | "FAN_JWT_JWKS_URL" | "FAN_JWT_ISSUER" | "FAN_JWT_AUDIENCE">;
+
+// Remote key sets are cached per isolate: jose refetches only on an unknown `kid`.
+const remoteKeySets = new Map<string, JWTVerifyGetKey>();
+
+function verificationKey(env: FanTokenEnv) {
+  if (env.FAN_JWT_JWKS_URL) {
+    let keys = remoteKeySets.get(env.FAN_JWT_JWKS_URL);
+    if (!keys) {
+      keys = createRemoteJWKSet(new URL(env.FAN_JWT_JWKS_URL));
+      remoteKeySets.set(env.FAN_JWT_JWKS_URL, keys);
+    }
+    // Pinned per key type, so an HS256 token can never be checked against a public key.
+    return { key: keys, algorithms: ["RS256", "ES256", "EdDSA"] };
+  }
+  if (env.FAN_JWT_SECRET) {
+    return { key: new TextEncoder().encode(env.FAN_JWT_SECRET), algorithms: ["HS256"] };
+  }
+  throw new ApiError(503, "auth_not_configured", "Fan authentication is not configured");
+}
+
+const unauthorized = (code: string, message: string) =>
+  new ApiError(401, code, message, undefined, { "www-authenticate": `Bearer error="invalid_token"` });
+
+export async function verifyFanToken(env: FanTokenEnv, token: string): Promise<Fan> {
+  const { key, algorithms } = verificationKey(env);
+  try {
+    const { payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
+      algorithms,
+      issuer: env.FAN_JWT_ISSUER,
+      audience: env.FAN_JWT_AUDIENCE,
+      requiredClaims: ["exp", "sub"],
+    });
+    if (!payload.sub || payload.sub.length > 128)
+      throw unauthorized("invalid_token", "The token has no usable subject");
+    return { id: payload.sub };
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    if (error instanceof errors.JWTExpired) throw unauthorized("token_expired", "The bearer token has expired");
+    throw unauthorized("invalid_token", "The bearer token is invalid");
+  }
+}
+
+/** Development and tests only: what a real identity provider would issue. */
+export async function signFanToken(env: FanTokenEnv, fanId: string, ttlSeconds = 3600): Promise<string> {
+  if (!env.FAN_JWT_SECRET) throw new ApiError(503, "auth_not_configured", "FAN_JWT_SECRET is not set");
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(fanId)
+    .setIssuer(env.FAN_JWT_ISSUER)
+    .setAudience(env.FAN_JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(new TextEncoder().encode(env.FAN_JWT_SECRET));
+}

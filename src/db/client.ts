@@ -1,0 +1,47 @@
+import { neonConfig, Pool } from "@neondatabase/serverless";
+import { drizzle } from "drizzle-orm/neon-serverless";
+import * as schema from "./schema";
+
+export type Database = ReturnType<typeof drizzle<typeof schema>>;
+
+/**
+ * A Postgres handle for one request. The WebSocket Pool (not neon-http) is used because
+ * orders and tickets need interactive transactions. Locally the driver dials through the
+ * WebSocket→TCP tunnel in PG_WS_PROXY; in production it talks to Neon directly.
+ */
+export function openDatabase(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">) {
+  if (env.PG_WS_PROXY) {
+    const proxy = env.PG_WS_PROXY;
+    neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
+    neonConfig.useSecureWebSocket = false;
+    // Pipelining skips round trips on Neon, but breaks SCRAM auth against a plain Postgres.
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+  }
+  const pool = new Pool({ connectionString: env.DATABASE_URL, max: 5 });
+  // An idle client dropped by the server must not surface as an unhandled error.
+  pool.on("error", (error: Error) => console.warn("postgres pool error", error.message));
+  return { db: drizzle({ client: pool, schema }), close: () => pool.end() };
+}
+
+/** Runs `work` with a database that is closed afterwards, for code outside a request. */
+export async function withDatabase<T>(
+  env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">,
+  work: (db: Database) => Promise<T>,
+) {
+  const { db, close } = openDatabase(env);
+  try {
+    return await work(db);
+  } finally {
+    await close();
+  }
+}
+
+/** SQLSTATE of a Postgres error surfaced through drizzle (which wraps it in `cause`). */
+export function pgErrorCode(error: unknown): string | undefined {
+  for (let e: unknown = error; e && typeof e === "object"; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}

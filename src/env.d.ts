@@ -1,0 +1,20 @@
+// Secrets and local-only settings that wrangler.toml cannot declare (set with
+// `wrangler secret put` in production and with `--var` by `npm run dev` and the tests).
+// Declaration-merged into the Env that `wrangler types` generates.
+interface OnsaleSecrets {
+  /** Postgres connection string: Neon in production, the embedded server locally. */
+  DATABASE_URL: string;
+  /** `host:port` of the local WebSocket→TCP tunnel; unset in production. */
+  PG_WS_PROXY?: string;
+  /** "development" (or "test") enables /v1/dev/*; anything else hides it. */
+  ENVIRONMENT: string;
+  /** HS256 secret for fan JWTs (development, tests, or an issuer that shares a secret). */
+  FAN_JWT_SECRET?: string;
+  /** JWKS of the fan identity provider; when set, RS256/ES256/EdDSA tokens are verified with it. */
+  FAN_JWT_JWKS_URL?: string;
+}
+
+interface Env extends OnsaleSecrets {}
+declare namespace Cloudflare {
+  interface Env extends OnsaleSecrets {}
+}

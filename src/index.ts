@@ -1,0 +1,71 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { createRouter } from "./app";
+import { ApiError, problemResponse } from "./lib/problem";
+import { dev } from "./routes/dev";
+import { health } from "./routes/health";
+import { me } from "./routes/me";
+import { organizer } from "./routes/organizer";
+
+export { ShowDO } from "../durable-objects/show";
+
+const app = createRouter();
+
+app.use("*", requestId({ headerName: "Request-Id" }));
+
+app.route("/healthz", health);
+app.route("/v1/me", me);
+app.route("/v1/admin/organizer", organizer);
+app.route("/v1/dev", dev);
+
+app.openAPIRegistry.registerComponent("securitySchemes", "fanBearer", {
+  type: "http",
+  scheme: "bearer",
+  bearerFormat: "JWT",
+  description: "Fan JWT from the configured issuer (`sub` = fan id)",
+});
+app.openAPIRegistry.registerComponent("securitySchemes", "organizerKey", {
+  type: "http",
+  scheme: "bearer",
+  description: "Organizer API key (`osk_…`)",
+});
+app.doc31("/openapi.json", {
+  openapi: "3.1.0",
+  info: {
+    title: "Onsale API",
+    version: "1.0.0",
+    description: "Edge-first ticketing: browse, wait fairly, hold seats, pay, get tickets.",
+  },
+});
+app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Onsale API" }));
+
+/** Hono's own HTTP errors (body parsing, media type) mapped to stable problem codes. */
+function fromHttpException(error: HTTPException): ApiError {
+  if (error.status === 400 && /json/i.test(error.message)) {
+    return new ApiError(400, "malformed_json", "The request body is not valid JSON");
+  }
+  if (error.status === 415) {
+    return new ApiError(415, "unsupported_media_type", "Send the body as application/json");
+  }
+  return new ApiError(error.status, `http_${error.status}`, error.message || "Request failed");
+}
+
+app.onError((error, c) => {
+  const apiError =
+    error instanceof ApiError
+      ? error
+      : error instanceof HTTPException
+        ? fromHttpException(error)
+        : new ApiError(500, "internal_error", "Something went wrong on our side");
+  if (apiError.status >= 500) console.error("request failed", c.get("requestId"), error);
+  return problemResponse(apiError, c.get("requestId"));
+});
+
+app.notFound((c) =>
+  problemResponse(new ApiError(404, "not_found", "No route matches this request"), c.get("requestId")),
+);
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,44 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../app";
+import { signFanToken } from "../auth/fan-token";
+import { ApiError } from "../lib/problem";
+import { problemResponses } from "../lib/schemas";
+
+const TokenRequest = z
+  .strictObject({
+    fan_id: z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/, "1–128 letters, digits or _.:@-"),
+    ttl_s: z.number().int().min(60).max(86_400).optional(),
+  })
+  .openapi("DevTokenRequest");
+const TokenResponse = z
+  .object({ token: z.string(), fan_id: z.string(), expires_at_ms: z.number() })
+  .openapi("DevToken");
+
+export const dev = createRouter();
+
+// Everything under /v1/dev exists only in development; elsewhere it is an ordinary 404.
+dev.use("*", async function developmentOnly(c, next) {
+  if (c.env.ENVIRONMENT !== "development" && c.env.ENVIRONMENT !== "test") {
+    throw new ApiError(404, "not_found", "No route matches this request");
+  }
+  await next();
+});
+
+dev.openapi(
+  createRoute({
+    method: "post",
+    path: "/tokens",
+    tags: ["development"],
+    summary: "Mint a fan JWT for local testing (development only)",
+    request: { body: { required: true, content: { "application/json": { schema: TokenRequest } } } },
+    responses: {
+      201: { description: "A signed fan token", content: { "application/json": { schema: TokenResponse } } },
+      ...problemResponses(400, 404),
+    },
+  }),
+  async (c) => {
+    const { fan_id, ttl_s = 3600 } = c.req.valid("json");
+    const token = await signFanToken(c.env, fan_id, ttl_s);
+    return c.json({ token, fan_id, expires_at_ms: Date.now() + ttl_s * 1000 }, 201);
+  },
+);

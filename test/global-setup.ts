@@ -1,0 +1,40 @@
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+// @ts-expect-error -- plain ESM helper shared with the dev script; it has no type declarations.
+import { freePort, migrateDatabase, root, startPgWsProxy, startPostgres } from "../scripts/local-stack.mjs";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    pgWsProxy: string;
+  }
+}
+
+/**
+ * A real Postgres for the whole run: `DATABASE_URL` when set, otherwise an embedded server
+ * with a freshly created database. The Worker under test reaches it through the same
+ * WebSocket tunnel `npm run dev` uses.
+ */
+export default async function setup(project: TestProject) {
+  let databaseUrl = process.env.DATABASE_URL;
+  let stopPostgres = async () => {};
+  if (!databaseUrl) {
+    const postgres = await startPostgres({
+      dataDir: path.join(root, ".data", "test-postgres"),
+      port: await freePort(),
+      database: "onsale_test",
+      fresh: true,
+    });
+    databaseUrl = postgres.url as string;
+    stopPostgres = postgres.stop;
+  }
+  await migrateDatabase(databaseUrl);
+  const { hostname, port } = new URL(databaseUrl);
+  const proxy = await startPgWsProxy({ allow: [`${hostname}:${port || 5432}`] });
+  project.provide("databaseUrl", databaseUrl);
+  project.provide("pgWsProxy", proxy.url);
+  return async () => {
+    await proxy.close();
+    await stopPostgres();
+  };
+}
