@@ -20,6 +20,8 @@ export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
     include: ["test/**/*.test.ts"],
+    // The JSON report is what .ci/run counts; the console keeps the default reporter.
+    reporters: ["default", ["json", { outputFile: ".data/test-results.json" }]],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -105,8 +105,9 @@ export async function startPgWsProxy({ port = 0, allow }) {
       else tcp.write(chunk);
     });
     tcp.on("data", (chunk) => socket.readyState === socket.OPEN && socket.send(chunk));
-    tcp.on("close", () => socket.close());
-    tcp.on("error", () => socket.close());
+    // A normal closure: Postgres hung up after the client's Terminate message.
+    tcp.on("close", () => socket.close(1000));
+    tcp.on("error", () => socket.close(1011));
     socket.on("close", () => tcp.destroy());
     socket.on("error", () => tcp.destroy());
   });

@@ -19,8 +19,9 @@ export function openDatabase(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">) {
     neonConfig.pipelineConnect = false;
   }
   const pool = new Pool({ connectionString: env.DATABASE_URL, max: 5 });
-  // An idle client dropped by the server must not surface as an unhandled error.
-  pool.on("error", (error: Error) => console.warn("postgres pool error", error.message));
+  // An idle client dropped by the server must not surface as an unhandled error. pg-pool also
+  // discards a client whose query failed, which workerd reports as "Network connection lost".
+  pool.on("error", (error: Error) => console.debug("postgres idle client closed:", error.message));
   return { db: drizzle({ client: pool, schema }), close: () => pool.end() };
 }
 

@@ -52,7 +52,11 @@ export function problemBody(error: ApiError, requestId?: string) {
 export function problemResponse(error: ApiError, requestId?: string): Response {
   return new Response(JSON.stringify(problemBody(error, requestId)), {
     status: error.status,
-    headers: { "content-type": "application/problem+json", ...error.headers },
+    headers: {
+      "content-type": "application/problem+json",
+      ...(requestId ? { "request-id": requestId } : {}),
+      ...error.headers,
+    },
   });
 }
 

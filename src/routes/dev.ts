@@ -1,8 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../app";
 import { signFanToken } from "../auth/fan-token";
+import { seedDemo } from "../catalog/demo";
 import { ApiError } from "../lib/problem";
 import { problemResponses } from "../lib/schemas";
+import { database } from "../middleware/database";
 
 const TokenRequest = z
   .strictObject({
@@ -41,4 +43,27 @@ dev.openapi(
     const token = await signFanToken(c.env, fan_id, ttl_s);
     return c.json({ token, fan_id, expires_at_ms: Date.now() + ttl_s * 1000 }, 201);
   },
+);
+
+const SeedRequest = z
+  .strictObject({ organizer_api_key: z.string().regex(/^osk_[a-z]+_[0-9A-Za-z]{24,64}$/) })
+  .openapi("DevSeedRequest");
+
+dev.use("/seed", database());
+dev.openapi(
+  createRoute({
+    method: "post",
+    path: "/seed",
+    tags: ["development"],
+    summary: "Seed the demo organizer, venue, event and shows (development only; idempotent)",
+    request: { body: { required: true, content: { "application/json": { schema: SeedRequest } } } },
+    responses: {
+      200: {
+        description: "The demo ids",
+        content: { "application/json": { schema: z.record(z.string(), z.string()) } },
+      },
+      ...problemResponses(400, 404),
+    },
+  }),
+  async (c) => c.json({ ...(await seedDemo(c.var.db!, c.env, c.req.valid("json").organizer_api_key)) }, 200),
 );

@@ -1,0 +1,128 @@
+// `npm run dev`: the whole of Onsale on this machine. A real Postgres (embedded, or
+// DATABASE_URL), migrations, the WebSocket tunnel the Neon driver needs, `wrangler dev`
+// (workerd with the Show DO and KV), and the demo seed. Ctrl-C stops everything it started;
+// data lives under .data/ and .wrangler/ so the next run keeps it.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { freePort, migrateDatabase, root, startPgWsProxy, startPostgres } from "./local-stack.mjs";
+
+const dataDir = path.join(root, ".data");
+mkdirSync(dataDir, { recursive: true });
+const port = Number(process.env.PORT ?? 8787);
+const log = (message) => console.log(`[onsale] ${message}`);
+
+/** A development secret: the environment's value, else the one saved by an earlier run. */
+function persistentSecret(envName, file, make) {
+  if (process.env[envName]) return process.env[envName];
+  const saved = path.join(dataDir, file);
+  if (existsSync(saved)) return readFileSync(saved, "utf8").trim();
+  const value = make();
+  writeFileSync(saved, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+const organizerKey = persistentSecret(
+  "ONSALE_DEV_ORGANIZER_KEY",
+  "dev-organizer-key",
+  () => `osk_dev_${randomBytes(24).toString("hex")}`,
+);
+const fanJwtSecret = persistentSecret("FAN_JWT_SECRET", "dev-fan-jwt-secret", () => randomBytes(32).toString("hex"));
+
+const cleanups = [];
+let stopping = false;
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  log("stopping…");
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch (error) {
+      console.error(error);
+    }
+  }
+  process.exit(code);
+}
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));
+
+try {
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    const pgPort = Number(process.env.PGPORT ?? 54329);
+    log(`starting embedded Postgres on 127.0.0.1:${pgPort} (data in .data/postgres)`);
+    const postgres = await startPostgres({ dataDir: path.join(dataDir, "postgres"), port: pgPort, database: "onsale" });
+    cleanups.push(postgres.stop);
+    databaseUrl = postgres.url;
+  }
+  await migrateDatabase(databaseUrl);
+  log("migrations applied");
+
+  const { hostname, port: pgPort } = new URL(databaseUrl);
+  const proxy = await startPgWsProxy({ port: await freePort(), allow: [`${hostname}:${pgPort || 5432}`] });
+  cleanups.push(proxy.close);
+
+  const vars = {
+    ENVIRONMENT: "development",
+    DATABASE_URL: databaseUrl,
+    PG_WS_PROXY: proxy.url,
+    FAN_JWT_SECRET: fanJwtSecret,
+  };
+  const wranglerArgs = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"];
+  for (const [key, value] of Object.entries(vars)) wranglerArgs.push("--var", `${key}:${value}`);
+  const wrangler = spawn(path.join(root, "node_modules", ".bin", "wrangler"), wranglerArgs, {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit"],
+    detached: true,
+  });
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        if (wrangler.exitCode !== null) return resolve();
+        wrangler.once("exit", resolve);
+        process.kill(-wrangler.pid, "SIGTERM");
+      }),
+  );
+  wrangler.on("exit", (code) => {
+    if (!stopping) {
+      console.error(`[onsale] wrangler dev exited (${code})`);
+      stop(1);
+    }
+  });
+
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${base}/healthz`);
+      if (response.ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error("wrangler dev did not become healthy within 120 s");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+
+  const seed = await fetch(`${base}/v1/dev/seed`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ organizer_api_key: organizerKey }),
+  });
+  if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
+  const demo = await seed.json();
+
+  console.log(`
+  Onsale is running.
+    API            ${base}
+    Docs           ${base}/docs   (OpenAPI: ${base}/openapi.json)
+    Health         ${base}/healthz
+    Organizer key  ${organizerKey}
+    Fan token      curl -X POST ${base}/v1/dev/tokens -H 'content-type: application/json' -d '{"fan_id":"fan_1"}'
+    Demo show      ${demo.showOnSale} (on sale now), ${demo.showLater}
+    Postgres       ${databaseUrl}
+  Ctrl-C stops everything.
+`);
+} catch (error) {
+  console.error(`[onsale] ${error instanceof Error ? error.message : error}`);
+  await stop(1);
+}

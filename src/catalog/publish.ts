@@ -1,0 +1,117 @@
+import { and, asc, eq, sql } from "drizzle-orm";
+import type { ShowSeatInit } from "../../durable-objects/show";
+import type { Database } from "../db/client";
+import { events, priceTiers, seatMapVersions, shows } from "../db/schema";
+import { ApiError, notFound } from "../lib/problem";
+import { flattenSeats, type SeatMap } from "./seat-map";
+
+interface Tier {
+  id: string;
+  name: string;
+  priceCents: number;
+  sectionIds: string[];
+  seatIds: string[];
+}
+
+/**
+ * Prices every seat of the map: a tier naming the seat wins, then the tier the seat map
+ * itself names for the seat, then the tier covering the seat's section. Seats no tier covers
+ * are returned as `unpriced`.
+ */
+export function priceSeats(map: SeatMap, tiers: Tier[]) {
+  const bySeat = new Map<string, Tier>();
+  const bySection = new Map<string, Tier>();
+  const byName = new Map(tiers.map((tier) => [tier.name, tier]));
+  for (const tier of tiers) {
+    for (const seatId of tier.seatIds) bySeat.set(seatId, tier);
+    for (const sectionId of tier.sectionIds) bySection.set(sectionId, tier);
+  }
+  const priced: ShowSeatInit[] = [];
+  const unpriced: string[] = [];
+  for (const seat of flattenSeats(map)) {
+    const tier = bySeat.get(seat.seat_id) ?? (seat.tier && byName.get(seat.tier)) ?? bySection.get(seat.section_id);
+    if (!tier) {
+      unpriced.push(seat.seat_id);
+      continue;
+    }
+    priced.push({
+      seat_id: seat.seat_id,
+      section_id: seat.section_id,
+      row: seat.row,
+      accessible: seat.accessible,
+      tier_id: tier.id,
+      price_cents: tier.priceCents,
+      blocked: false,
+    });
+  }
+  return { priced, unpriced };
+}
+
+/**
+ * Publishes a show: loads every seat with its tier and price into the show's Durable Object,
+ * then marks the show (and its event) published. The DO goes first and keeps existing seat
+ * states, so a retry after any failure, or a second publish, is harmless.
+ */
+export async function publishShow(db: Database, env: Env, showId: string, organizerId: string) {
+  const [show] = await db
+    .select({
+      id: shows.id,
+      status: shows.status,
+      eventId: shows.eventId,
+      venueId: shows.venueId,
+      seatMapVersion: shows.seatMapVersion,
+      onSaleAt: shows.onSaleAt,
+      ticketLimit: shows.ticketLimit,
+      holdTtlSeconds: shows.holdTtlSeconds,
+      currency: shows.currency,
+      document: seatMapVersions.document,
+    })
+    .from(shows)
+    .innerJoin(events, eq(events.id, shows.eventId))
+    .innerJoin(
+      seatMapVersions,
+      and(eq(seatMapVersions.venueId, shows.venueId), eq(seatMapVersions.version, shows.seatMapVersion)),
+    )
+    .where(and(eq(shows.id, showId), eq(events.organizerId, organizerId)));
+  if (!show) throw notFound("Show");
+  if (show.status === "cancelled") throw new ApiError(409, "show_cancelled", "A cancelled show cannot be published");
+
+  const tiers = await db
+    .select({
+      id: priceTiers.id,
+      name: priceTiers.name,
+      priceCents: priceTiers.priceCents,
+      sectionIds: priceTiers.sectionIds,
+      seatIds: priceTiers.seatIds,
+    })
+    .from(priceTiers)
+    .where(eq(priceTiers.showId, showId))
+    .orderBy(asc(priceTiers.sortOrder));
+  const { priced, unpriced } = priceSeats(show.document as SeatMap, tiers);
+  if (unpriced.length > 0) {
+    throw new ApiError(
+      422,
+      "unpriced_seats",
+      `${unpriced.length} sellable seats have no price tier`,
+      unpriced.slice(0, 100).map((seatId) => ({ path: `seats.${seatId}`, message: "no price tier covers this seat" })),
+    );
+  }
+
+  const counts = await env.SHOW.getByName(show.id).initialize({
+    show_id: show.id,
+    on_sale_at_ms: show.onSaleAt.getTime(),
+    ticket_limit: show.ticketLimit,
+    hold_ttl_ms: show.holdTtlSeconds * 1000,
+    currency: show.currency,
+    seats: priced,
+  });
+
+  await db.transaction(async (tx) => {
+    await tx
+      .update(shows)
+      .set({ status: "published", publishedAt: sql`coalesce(${shows.publishedAt}, now())`, updatedAt: sql`now()` })
+      .where(eq(shows.id, show.id));
+    await tx.update(events).set({ status: "published", updatedAt: sql`now()` }).where(eq(events.id, show.eventId));
+  });
+  return counts;
+}
