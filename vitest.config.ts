@@ -2,6 +2,16 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export const testFanJwtSecret = "test-fan-jwt-secret-with-enough-entropy-0123456789";
+// Test-only Ed25519 key for ticket barcodes (never used outside the test run).
+export const testTicketSigningJwk = JSON.stringify({
+  crv: "Ed25519",
+  d: "ZRNfZUpinc0Uxlf-0ZLHMLe0CSeN5iLeN66l4nh-Ul8",
+  x: "jq96vWudfuRkStJnFWIuw8CTZVBoaihEHj86fPaEhhE",
+  kty: "OKP",
+  kid: "test-2026-11",
+  alg: "EdDSA",
+  use: "sig",
+});
 
 export default defineConfig({
   plugins: [
@@ -13,6 +23,7 @@ export default defineConfig({
           DATABASE_URL: inject("databaseUrl"),
           PG_WS_PROXY: inject("pgWsProxy"),
           FAN_JWT_SECRET: testFanJwtSecret,
+          TICKET_SIGNING_JWK: testTicketSigningJwk,
         },
       },
     })),

@@ -12,6 +12,8 @@ interface OnsaleSecrets {
   FAN_JWT_SECRET?: string;
   /** JWKS of the fan identity provider; when set, RS256/ES256/EdDSA tokens are verified with it. */
   FAN_JWT_JWKS_URL?: string;
+  /** Private Ed25519 JWK (with `kid`) that signs ticket barcodes; its public half is in /.well-known/jwks.json. */
+  TICKET_SIGNING_JWK?: string;
 }
 
 interface Env extends OnsaleSecrets {}
