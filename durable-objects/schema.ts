@@ -20,12 +20,18 @@ export const showMigrations: readonly ShowMigration[] = [
         ticket_limit INTEGER NOT NULL CHECK (ticket_limit BETWEEN 1 AND 50),
         hold_ttl_ms INTEGER NOT NULL CHECK (hold_ttl_ms > 0),
         currency TEXT NOT NULL,
+        venue_id TEXT NOT NULL,
+        seat_map_version INTEGER NOT NULL,
         initialized_at_ms INTEGER NOT NULL
       );
       CREATE TABLE seats (
         seat_id TEXT PRIMARY KEY,
         section_id TEXT NOT NULL,
         row_label TEXT NOT NULL,
+        -- Front-to-back order of the row in its section, and left-to-right order in its row:
+        -- "adjacent" and "nearest row" for best-available are defined by these.
+        row_index INTEGER NOT NULL,
+        seat_index INTEGER NOT NULL,
         accessible INTEGER NOT NULL DEFAULT 0,
         tier_id TEXT NOT NULL,
         price_cents INTEGER NOT NULL CHECK (price_cents >= 0),
@@ -35,7 +41,7 @@ export const showMigrations: readonly ShowMigration[] = [
         CHECK (status IN ('held', 'sold') OR hold_id IS NULL),
         CHECK (status <> 'held' OR hold_id IS NOT NULL)
       ) WITHOUT ROWID;
-      CREATE INDEX seats_by_section ON seats (section_id, status);
+      CREATE INDEX seats_by_section ON seats (section_id, status, row_index, seat_index);
       CREATE TABLE holds (
         hold_id TEXT PRIMARY KEY,
         fan_id TEXT NOT NULL,

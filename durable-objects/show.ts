@@ -1,58 +1,90 @@
 import { DurableObject } from "cloudflare:workers";
+import { newId } from "../src/lib/ids";
 import { migrateShowSchema } from "./schema";
-import { type SeatStatus, seatStatuses } from "./seat-state";
+import { nextSeatStatus, type SeatEvent, type SeatStatus, seatStatuses } from "./seat-state";
+import type {
+  BlockResult,
+  HoldOutcome,
+  HoldRequest,
+  HoldView,
+  SeatAvailability,
+  SeatCounts,
+  SectionAvailability,
+  ShowAvailability,
+  ShowInit,
+  ShowSnapshot,
+} from "./types";
 
-export interface ShowSeatInit {
-  seat_id: string;
-  section_id: string;
-  row: string;
-  accessible: boolean;
-  tier_id: string;
-  price_cents: number;
-  blocked: boolean;
-}
+export type * from "./types";
 
-export interface ShowInit {
+type ConfigRow = {
   show_id: string;
+  status: "published" | "cancelled";
   on_sale_at_ms: number;
   ticket_limit: number;
   hold_ttl_ms: number;
   currency: string;
-  seats: ShowSeatInit[];
-}
+  venue_id: string;
+  seat_map_version: number;
+};
 
-export type SeatCounts = Record<SeatStatus, number> & { capacity: number };
+type HoldRow = {
+  hold_id: string;
+  fan_id: string;
+  status: HoldView["status"];
+  seat_ids: string;
+  price_cents: number;
+  expires_at_ms: number;
+  request_hash: string | null;
+  version: number;
+};
+
+type SeatRow = {
+  seat_id: string;
+  status: SeatStatus;
+  row_index: number;
+  seat_index: number;
+};
+
+const LIVE_HOLD = "('active', 'checkout')";
 
 /**
  * One object per show, found by the show id. It serializes every decision about the show's
- * seats (and, later, its waiting room): each RPC method reads and writes SQLite with no
- * `await` in between, so a transition is atomic and concurrent requests queue behind it.
+ * seats: each RPC method reads and writes SQLite synchronously, with no `await` between the
+ * read and the write of one transition, so a transition is atomic and concurrent requests
+ * simply queue behind it. Nothing here knows about HTTP.
  */
 export class ShowDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private schemaVersion = 0;
+  /** The alarm time we last set, so arming needs no `await storage.getAlarm()` mid-transition. */
+  private alarmAtMs: number | null = null;
+  /** Server time; replaced only by tests that drive expiry without sleeping. */
+  clock: () => number = () => Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
       this.schemaVersion = migrateShowSchema(ctx.storage);
+      this.alarmAtMs = await ctx.storage.getAlarm();
     });
   }
 
   /** Health probe: proves the object is reachable and its SQLite storage writes. */
   probe(): { schema_version: number; probes: number } {
-    const now = Date.now();
     const { count } = this.sql
       .exec<{ count: number }>(
         `INSERT INTO probes (id, count, last_at_ms) VALUES (1, 1, ?)
          ON CONFLICT (id) DO UPDATE SET count = count + 1, last_at_ms = excluded.last_at_ms
          RETURNING count`,
-        now,
+        this.clock(),
       )
       .one();
     return { schema_version: this.schemaVersion, probes: count };
   }
+
+  // ── catalog ────────────────────────────────────────────────────────────────────────────
 
   /**
    * Loads the show's seats when it is published. Publishing again is harmless: seats already
@@ -61,8 +93,9 @@ export class ShowDO extends DurableObject<Env> {
   initialize(init: ShowInit): SeatCounts {
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
-        `INSERT INTO show_config (id, show_id, status, on_sale_at_ms, ticket_limit, hold_ttl_ms, currency, initialized_at_ms)
-         VALUES (1, ?, 'published', ?, ?, ?, ?, ?)
+        `INSERT INTO show_config (id, show_id, status, on_sale_at_ms, ticket_limit, hold_ttl_ms, currency,
+           venue_id, seat_map_version, initialized_at_ms)
+         VALUES (1, ?, 'published', ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET on_sale_at_ms = excluded.on_sale_at_ms,
            ticket_limit = excluded.ticket_limit, hold_ttl_ms = excluded.hold_ttl_ms`,
         init.show_id,
@@ -70,21 +103,45 @@ export class ShowDO extends DurableObject<Env> {
         init.ticket_limit,
         init.hold_ttl_ms,
         init.currency,
-        Date.now(),
+        init.venue_id,
+        init.seat_map_version,
+        this.clock(),
       );
       for (const seat of init.seats) {
         this.sql.exec(
-          `INSERT INTO seats (seat_id, section_id, row_label, accessible, tier_id, price_cents, status, block_reason)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seat_id) DO NOTHING`,
+          `INSERT INTO seats (seat_id, section_id, row_label, row_index, seat_index, accessible, tier_id,
+             price_cents, status, block_reason)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seat_id) DO NOTHING`,
           seat.seat_id,
           seat.section_id,
           seat.row,
+          seat.row_index,
+          seat.seat_index,
           seat.accessible ? 1 : 0,
           seat.tier_id,
           seat.price_cents,
           seat.blocked ? "blocked" : "available",
           seat.blocked ? "organizer" : null,
         );
+      }
+    });
+    return this.counts();
+  }
+
+  /** The show as the DO sees it, or null when it was never published. */
+  snapshot(): ShowSnapshot | null {
+    const config = this.config();
+    if (!config) return null;
+    return { ...config, counts: this.counts(), server_time_ms: this.clock() };
+  }
+
+  /** Cancelling stops all selling; live holds are released so no seat stays stuck. */
+  cancel(): SeatCounts | null {
+    if (!this.config()) return null;
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("UPDATE show_config SET status = 'cancelled'");
+      for (const hold of this.sql.exec<HoldRow>(`SELECT * FROM holds WHERE status IN ${LIVE_HOLD}`).toArray()) {
+        this.endHold(hold, "released");
       }
     });
     return this.counts();
@@ -100,5 +157,311 @@ export class ShowDO extends DurableObject<Env> {
       counts.capacity += row.n;
     }
     return counts;
+  }
+
+  /**
+   * The public overlay: per section available/total/min price, and per seat when a section is
+   * asked for. Held, sold and blocked all read "unavailable": the public never learns why.
+   */
+  availability(sectionId?: string): ShowAvailability | null {
+    const config = this.config();
+    if (!config) return null;
+    this.expireDue(this.clock());
+    const sections = this.sql
+      .exec<SectionAvailability>(
+        `SELECT section_id, count(*) AS total,
+           sum(CASE WHEN status = 'available' THEN 1 ELSE 0 END) AS available,
+           min(CASE WHEN status = 'available' THEN price_cents END) AS min_price_cents
+         FROM seats GROUP BY section_id ORDER BY section_id`,
+      )
+      .toArray();
+    let seats: SeatAvailability[] | undefined;
+    if (sectionId !== undefined) {
+      seats = this.sql
+        .exec<{ seat_id: string; status: SeatStatus; tier_id: string; price_cents: number; accessible: number }>(
+          `SELECT seat_id, status, tier_id, price_cents, accessible FROM seats WHERE section_id = ?
+           ORDER BY row_index, seat_index`,
+          sectionId,
+        )
+        .toArray()
+        .map((seat) => ({
+          seat_id: seat.seat_id,
+          status: seat.status === "available" ? "available" : "unavailable",
+          tier_id: seat.tier_id,
+          price_cents: seat.price_cents,
+          accessible: seat.accessible === 1,
+        }));
+    }
+    return {
+      show_id: config.show_id,
+      status: config.status,
+      currency: config.currency,
+      venue_id: config.venue_id,
+      seat_map_version: config.seat_map_version,
+      sections,
+      ...(seats ? { seats } : {}),
+      as_of_ms: this.clock(),
+    };
+  }
+
+  /** Organizer holds seats back. All or nothing: a held or sold seat cannot be blocked. */
+  block(seatIds: string[], reason: string): BlockResult {
+    return this.changeBlocks(seatIds, "block", reason);
+  }
+
+  unblock(seatIds: string[]): BlockResult {
+    return this.changeBlocks(seatIds, "unblock", null);
+  }
+
+  private changeBlocks(seatIds: string[], event: "block" | "unblock", reason: string | null): BlockResult {
+    if (!this.config()) return { ok: false, code: "show_not_published", seat_ids: [] };
+    this.expireDue(this.clock());
+    const seats = this.seatsById(seatIds);
+    const unknown = seatIds.filter((id) => !seats.has(id));
+    if (unknown.length) return { ok: false, code: "unknown_seats", seat_ids: unknown };
+    const target: SeatStatus = event === "block" ? "blocked" : "available";
+    const conflicting = seatIds.filter((id) => {
+      const status = seats.get(id)!.status;
+      return status !== target && nextSeatStatus(status, event) === null;
+    });
+    if (conflicting.length) return { ok: false, code: "seats_unavailable", seat_ids: conflicting };
+    const changed = seatIds.filter((id) => seats.get(id)!.status !== target);
+    this.ctx.storage.transactionSync(() => {
+      for (const id of changed) {
+        this.sql.exec("UPDATE seats SET status = ?, block_reason = ? WHERE seat_id = ?", target, reason, id);
+      }
+    });
+    return { ok: true, changed, unchanged: seatIds.filter((id) => !changed.includes(id)), counts: this.counts() };
+  }
+
+  // ── holds ──────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Holds seats for a fan: every requested seat flips from available to held in this one
+   * synchronous step, or none does. A replay of the same idempotency key returns the hold it
+   * created, whatever has happened to it since.
+   */
+  hold(request: HoldRequest): HoldOutcome {
+    const config = this.config();
+    if (!config) return { ok: false, code: "show_not_found" };
+    const now = this.clock();
+
+    const previous = this.sql
+      .exec<HoldRow>(
+        "SELECT * FROM holds WHERE fan_id = ? AND idempotency_key = ?",
+        request.fan_id,
+        request.idempotency_key,
+      )
+      .toArray()[0];
+    if (previous) {
+      if (previous.request_hash !== request.request_hash) return { ok: false, code: "idempotency_key_reused" };
+      return { ok: true, replayed: true, hold: this.view(previous, config, now) };
+    }
+
+    if (config.status === "cancelled") return { ok: false, code: "show_cancelled" };
+    if (now < config.on_sale_at_ms) return { ok: false, code: "show_not_on_sale", on_sale_at_ms: config.on_sale_at_ms };
+
+    this.expireDue(now);
+    const wanted = "seat_ids" in request ? request.seat_ids.length : request.quantity;
+    const alreadyHeld = this.seatsOfFan(request.fan_id);
+    if (alreadyHeld + wanted > config.ticket_limit) {
+      return { ok: false, code: "limit_exceeded", limit: config.ticket_limit, already: alreadyHeld };
+    }
+
+    let seatIds: string[];
+    if ("seat_ids" in request) {
+      const seats = this.seatsById(request.seat_ids);
+      const unknown = request.seat_ids.filter((id) => !seats.has(id));
+      if (unknown.length) return { ok: false, code: "unknown_seats", seat_ids: unknown };
+      const lost = request.seat_ids.filter((id) => nextSeatStatus(seats.get(id)!.status, "hold") === null);
+      if (lost.length) return { ok: false, code: "seats_unavailable", seat_ids: lost };
+      seatIds = request.seat_ids;
+    } else {
+      const picked = this.bestAvailable(request.section_id, request.quantity, request.accessible ?? false);
+      if (picked === "unknown_section") return { ok: false, code: "unknown_section" };
+      if (!picked) return { ok: false, code: "insufficient_availability", seat_ids: [] };
+      seatIds = picked;
+    }
+
+    const holdId = newId("hld");
+    const expiresAt = now + config.hold_ttl_ms;
+    let price = 0;
+    this.ctx.storage.transactionSync(() => {
+      for (const seatId of seatIds) {
+        const { price_cents } = this.sql
+          .exec<{ price_cents: number }>(
+            "UPDATE seats SET status = 'held', hold_id = ? WHERE seat_id = ? AND status = 'available' RETURNING price_cents",
+            holdId,
+            seatId,
+          )
+          .one();
+        price += price_cents;
+      }
+      this.sql.exec(
+        `INSERT INTO holds (hold_id, fan_id, status, seat_ids, price_cents, expires_at_ms, created_at_ms,
+           idempotency_key, request_hash)
+         VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
+        holdId,
+        request.fan_id,
+        JSON.stringify(seatIds),
+        price,
+        expiresAt,
+        now,
+        request.idempotency_key,
+        request.request_hash,
+      );
+    });
+    this.armAlarm(expiresAt);
+    const created = this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ?", holdId).one();
+    return { ok: true, replayed: false, hold: this.view(created, config, now) };
+  }
+
+  /** A fan's own hold; another fan's hold does not exist for them. */
+  getHold(fanId: string, holdId: string): HoldView | null {
+    const config = this.config();
+    if (!config) return null;
+    const now = this.clock();
+    this.expireDue(now);
+    const hold = this.ownHold(fanId, holdId);
+    return hold ? this.view(hold, config, now) : null;
+  }
+
+  /** Releases a live hold; releasing an ended hold again is harmless and changes nothing. */
+  release(fanId: string, holdId: string): HoldView | null {
+    const config = this.config();
+    if (!config) return null;
+    const now = this.clock();
+    this.expireDue(now);
+    const hold = this.ownHold(fanId, holdId);
+    if (!hold) return null;
+    if (hold.status === "active" || hold.status === "checkout") {
+      this.ctx.storage.transactionSync(() => this.endHold(hold, "released"));
+    }
+    return this.view(this.ownHold(fanId, holdId)!, config, now);
+  }
+
+  /** Expires every hold that is due. Safe to run twice, late, or with nothing to do. */
+  override async alarm(): Promise<void> {
+    this.alarmAtMs = null;
+    this.expireDue(this.clock());
+    const next = this.sql
+      .exec<{ at: number | null }>(`SELECT min(expires_at_ms) AS at FROM holds WHERE status IN ${LIVE_HOLD}`)
+      .one().at;
+    if (next !== null) this.armAlarm(next);
+  }
+
+  private expireDue(now: number): number {
+    const due = this.sql
+      .exec<HoldRow>(`SELECT * FROM holds WHERE status IN ${LIVE_HOLD} AND expires_at_ms <= ?`, now)
+      .toArray();
+    if (due.length) {
+      this.ctx.storage.transactionSync(() => {
+        for (const hold of due) this.endHold(hold, "expired");
+      });
+    }
+    return due.length;
+  }
+
+  /** Ends a live hold and puts its seats back on sale (the seat machine's `release`). */
+  private endHold(hold: HoldRow, status: "released" | "expired") {
+    const event: SeatEvent = "release";
+    for (const seatId of JSON.parse(hold.seat_ids) as string[]) {
+      const seat = this.sql
+        .exec<{ status: SeatStatus; hold_id: string | null }>(
+          "SELECT status, hold_id FROM seats WHERE seat_id = ?",
+          seatId,
+        )
+        .one();
+      // Only seats this hold still owns go back; a seat it no longer owns is left alone.
+      if (seat.hold_id !== hold.hold_id) continue;
+      const next = nextSeatStatus(seat.status, event);
+      if (next) this.sql.exec("UPDATE seats SET status = ?, hold_id = NULL WHERE seat_id = ?", next, seatId);
+    }
+    this.sql.exec("UPDATE holds SET status = ?, version = version + 1 WHERE hold_id = ?", status, hold.hold_id);
+  }
+
+  private armAlarm(at: number) {
+    if (this.alarmAtMs !== null && this.alarmAtMs <= at) return;
+    this.alarmAtMs = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Best available in a section: the frontmost row with `quantity` adjacent free seats (the
+   * run nearest the row's centre); failing that, the free seats of the nearest rows.
+   */
+  private bestAvailable(sectionId: string, quantity: number, accessible: boolean): string[] | null | "unknown_section" {
+    const exists = this.sql.exec("SELECT 1 FROM seats WHERE section_id = ? LIMIT 1", sectionId).toArray().length;
+    if (!exists) return "unknown_section";
+    const free = this.sql
+      .exec<SeatRow>(
+        `SELECT seat_id, status, row_index, seat_index FROM seats
+         WHERE section_id = ? AND status = 'available' ${accessible ? "AND accessible = 1" : ""}
+         ORDER BY row_index, seat_index`,
+        sectionId,
+      )
+      .toArray();
+    if (free.length < quantity) return null;
+    const rows = new Map<number, SeatRow[]>();
+    for (const seat of free) rows.set(seat.row_index, [...(rows.get(seat.row_index) ?? []), seat]);
+    for (const seats of rows.values()) {
+      let best: SeatRow[] | null = null;
+      let bestDistance = Number.POSITIVE_INFINITY;
+      const centre = (seats[0]!.seat_index + seats[seats.length - 1]!.seat_index) / 2;
+      for (let start = 0; start + quantity <= seats.length; start++) {
+        const run = seats.slice(start, start + quantity);
+        if (run[quantity - 1]!.seat_index - run[0]!.seat_index !== quantity - 1) continue;
+        const distance = Math.abs((run[0]!.seat_index + run[quantity - 1]!.seat_index) / 2 - centre);
+        if (distance < bestDistance) {
+          best = run;
+          bestDistance = distance;
+        }
+      }
+      if (best) return best.map((seat) => seat.seat_id);
+    }
+    return free.slice(0, quantity).map((seat) => seat.seat_id);
+  }
+
+  private seatsOfFan(fanId: string): number {
+    return this.sql
+      .exec<{ n: number }>(
+        `SELECT coalesce(sum(json_array_length(seat_ids)), 0) AS n FROM holds
+         WHERE fan_id = ? AND status IN ('active', 'checkout', 'sold')`,
+        fanId,
+      )
+      .one().n;
+  }
+
+  private seatsById(seatIds: string[]): Map<string, SeatRow> {
+    const seats = new Map<string, SeatRow>();
+    for (const seatId of seatIds) {
+      const row = this.sql
+        .exec<SeatRow>("SELECT seat_id, status, row_index, seat_index FROM seats WHERE seat_id = ?", seatId)
+        .toArray()[0];
+      if (row) seats.set(seatId, row);
+    }
+    return seats;
+  }
+
+  private ownHold(fanId: string, holdId: string): HoldRow | undefined {
+    return this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ? AND fan_id = ?", holdId, fanId).toArray()[0];
+  }
+
+  private config(): ConfigRow | undefined {
+    return this.sql.exec<ConfigRow>("SELECT * FROM show_config WHERE id = 1").toArray()[0];
+  }
+
+  private view(hold: HoldRow, config: ConfigRow, now: number): HoldView {
+    return {
+      hold_id: hold.hold_id,
+      show_id: config.show_id,
+      seat_ids: JSON.parse(hold.seat_ids),
+      status: hold.status,
+      expires_at_ms: hold.expires_at_ms,
+      server_time_ms: now,
+      price_cents: hold.price_cents,
+      currency: config.currency,
+      version: hold.version,
+    };
   }
 }

@@ -18,7 +18,11 @@ const codeByTarget: Record<string, string> = {
   header: "invalid_header",
 };
 
-/** Every zod failure, in any part of any request, becomes one 400 problem listing each issue. */
+/**
+ * Every zod failure becomes one problem listing each issue by path: 400 for the URL and
+ * headers (the request itself is malformed), 422 for a well-formed JSON body that fails
+ * validation.
+ */
 const validationHook: Hook<unknown, AppEnv, string, unknown> = (result) => {
   if (result.success) return;
   const errors = result.error.issues.map((issue) => ({
@@ -26,7 +30,8 @@ const validationHook: Hook<unknown, AppEnv, string, unknown> = (result) => {
     message: issue.message,
   }));
   const target = "target" in result ? String(result.target) : "json";
-  throw new ApiError(400, codeByTarget[target] ?? "validation_failed", `The request ${target} is invalid`, errors);
+  const status = target === "json" ? 422 : 400;
+  throw new ApiError(status, codeByTarget[target] ?? "validation_failed", `The request ${target} is invalid`, errors);
 };
 
 /** A router for one resource; all share the validation hook so there is one error path. */

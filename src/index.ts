@@ -3,10 +3,16 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { createRouter } from "./app";
 import { ApiError, problemResponse } from "./lib/problem";
+import { adminEvents } from "./routes/admin-events";
+import { adminShows } from "./routes/admin-shows";
+import { adminVenues } from "./routes/admin-venues";
 import { dev } from "./routes/dev";
+import { fanEvents } from "./routes/events";
 import { health } from "./routes/health";
 import { me } from "./routes/me";
 import { organizer } from "./routes/organizer";
+import { seatMaps } from "./routes/seat-maps";
+import { fanShows } from "./routes/shows";
 
 export { ShowDO } from "../durable-objects/show";
 
@@ -16,7 +22,13 @@ app.use("*", requestId({ headerName: "Request-Id" }));
 
 app.route("/healthz", health);
 app.route("/v1/me", me);
+app.route("/v1/events", fanEvents);
+app.route("/v1/shows", fanShows);
+app.route("/v1/seat-maps", seatMaps);
 app.route("/v1/admin/organizer", organizer);
+app.route("/v1/admin/venues", adminVenues);
+app.route("/v1/admin/events", adminEvents);
+app.route("/v1/admin/shows", adminShows);
 app.route("/v1/dev", dev);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "fanBearer", {

@@ -33,9 +33,9 @@ describe("one error path: problem+json with a stable code", () => {
     expect((await problem(response)).code).toBe("unsupported_media_type");
   });
 
-  it("wrong types and unknown fields: 400 validation_failed listing each problem by path", async () => {
+  it("wrong types and unknown fields: 422 validation_failed listing each problem by path", async () => {
     const response = await api("/v1/dev/tokens", { method: "POST", json: { fan_id: 42, admin: true } });
-    expect(response.status).toBe(400);
+    expect(response.status).toBe(422);
     const body = await problem(response);
     expect(body.code).toBe("validation_failed");
     expect(body.errors?.map((e) => e.path).sort()).toEqual(["(root)", "fan_id"]);

@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
 // @ts-expect-error -- plain ESM helper shared with the dev script; it has no type declarations.
@@ -19,14 +20,14 @@ export default async function setup(project: TestProject) {
   let databaseUrl = process.env.DATABASE_URL;
   let stopPostgres = async () => {};
   if (!databaseUrl) {
-    const postgres = await startPostgres({
-      dataDir: path.join(root, ".data", "test-postgres"),
-      port: await freePort(),
-      database: "onsale_test",
-      fresh: true,
-    });
+    // A cluster of its own per run, so two test runs on one machine never share a database.
+    const dataDir = path.join(root, ".data", `test-postgres-${process.pid}`);
+    const postgres = await startPostgres({ dataDir, port: await freePort(), database: "onsale_test", fresh: true });
     databaseUrl = postgres.url as string;
-    stopPostgres = postgres.stop;
+    stopPostgres = async () => {
+      await postgres.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    };
   }
   await migrateDatabase(databaseUrl);
   const { hostname, port } = new URL(databaseUrl);

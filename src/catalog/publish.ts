@@ -1,5 +1,5 @@
 import { and, asc, eq, sql } from "drizzle-orm";
-import type { ShowSeatInit } from "../../durable-objects/show";
+import type { ShowSeatInit } from "../../durable-objects/types";
 import type { Database } from "../db/client";
 import { events, priceTiers, seatMapVersions, shows } from "../db/schema";
 import { ApiError, notFound } from "../lib/problem";
@@ -38,6 +38,8 @@ export function priceSeats(map: SeatMap, tiers: Tier[]) {
       seat_id: seat.seat_id,
       section_id: seat.section_id,
       row: seat.row,
+      row_index: seat.row_index,
+      seat_index: seat.seat_index,
       accessible: seat.accessible,
       tier_id: tier.id,
       price_cents: tier.priceCents,
@@ -99,6 +101,8 @@ export async function publishShow(db: Database, env: Env, showId: string, organi
 
   const counts = await env.SHOW.getByName(show.id).initialize({
     show_id: show.id,
+    venue_id: show.venueId,
+    seat_map_version: show.seatMapVersion,
     on_sale_at_ms: show.onSaleAt.getTime(),
     ticket_limit: show.ticketLimit,
     hold_ttl_ms: show.holdTtlSeconds * 1000,

@@ -123,6 +123,9 @@ export interface FlatSeat {
   seat_id: string;
   section_id: string;
   row: string;
+  /** Rows are listed front to back and seats left to right; adjacency follows that order. */
+  row_index: number;
+  seat_index: number;
   accessible: boolean;
   obstructed_view: boolean;
   tier?: string;
@@ -131,11 +134,13 @@ export interface FlatSeat {
 /** Every numbered seat of the map, in section, row and seat order. */
 export function flattenSeats(map: SeatMap): FlatSeat[] {
   return map.sections.flatMap((section) =>
-    section.rows.flatMap((row) =>
-      row.seats.map((seat) => ({
+    section.rows.flatMap((row, rowIndex) =>
+      row.seats.map((seat, seatIndex) => ({
         seat_id: seat.id,
         section_id: section.id,
         row: row.label,
+        row_index: rowIndex,
+        seat_index: seatIndex,
         accessible: seat.accessible,
         obstructed_view: seat.obstructed_view,
         ...(seat.tier ? { tier: seat.tier } : {}),

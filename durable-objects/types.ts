@@ -1,0 +1,96 @@
+// The Show DO's RPC vocabulary, shared with the Worker. Outcomes are plain data with a `code`
+// rather than thrown errors, because an Error crossing RPC keeps only its message.
+
+import type { SeatStatus } from "./seat-state";
+
+export interface ShowSeatInit {
+  seat_id: string;
+  section_id: string;
+  row: string;
+  row_index: number;
+  seat_index: number;
+  accessible: boolean;
+  tier_id: string;
+  price_cents: number;
+  blocked: boolean;
+}
+
+export interface ShowInit {
+  show_id: string;
+  venue_id: string;
+  seat_map_version: number;
+  on_sale_at_ms: number;
+  ticket_limit: number;
+  hold_ttl_ms: number;
+  currency: string;
+  seats: ShowSeatInit[];
+}
+
+export type SeatCounts = Record<SeatStatus, number> & { capacity: number };
+
+export interface ShowSnapshot {
+  show_id: string;
+  status: "published" | "cancelled";
+  on_sale_at_ms: number;
+  ticket_limit: number;
+  hold_ttl_ms: number;
+  currency: string;
+  venue_id: string;
+  seat_map_version: number;
+  counts: SeatCounts;
+  server_time_ms: number;
+}
+
+export type SectionAvailability = {
+  section_id: string;
+  available: number;
+  total: number;
+  min_price_cents: number | null;
+};
+
+export interface SeatAvailability {
+  seat_id: string;
+  status: "available" | "unavailable";
+  tier_id: string;
+  price_cents: number;
+  accessible: boolean;
+}
+
+export interface ShowAvailability {
+  show_id: string;
+  status: "published" | "cancelled";
+  currency: string;
+  venue_id: string;
+  seat_map_version: number;
+  sections: SectionAvailability[];
+  seats?: SeatAvailability[];
+  as_of_ms: number;
+}
+
+export type BlockResult =
+  | { ok: true; changed: string[]; unchanged: string[]; counts: SeatCounts }
+  | { ok: false; code: "show_not_published" | "unknown_seats" | "seats_unavailable"; seat_ids: string[] };
+
+export type HoldRequest = { fan_id: string; idempotency_key: string; request_hash: string } & (
+  | { seat_ids: string[] }
+  | { section_id: string; quantity: number; accessible?: boolean }
+);
+
+export interface HoldView {
+  hold_id: string;
+  show_id: string;
+  seat_ids: string[];
+  status: "active" | "checkout" | "sold" | "released" | "expired";
+  expires_at_ms: number;
+  server_time_ms: number;
+  price_cents: number;
+  currency: string;
+  version: number;
+}
+
+export type HoldOutcome =
+  | { ok: true; replayed: boolean; hold: HoldView }
+  | { ok: false; code: "show_not_found" | "show_cancelled" | "idempotency_key_reused" | "unknown_section" }
+  | { ok: false; code: "show_not_on_sale"; on_sale_at_ms: number }
+  | { ok: false; code: "limit_exceeded"; limit: number; already: number }
+  | { ok: false; code: "unknown_seats" | "seats_unavailable" | "insufficient_availability"; seat_ids: string[] };

@@ -1,0 +1,165 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq, sql } from "drizzle-orm";
+import { createRouter } from "../app";
+import { publishShow } from "../catalog/publish";
+import { loadShow } from "../catalog/queries";
+import { id, Show } from "../catalog/schemas";
+import { events, shows } from "../db/schema";
+import { ApiError, notFound } from "../lib/problem";
+import { organizerSecurity, problemResponses } from "../lib/schemas";
+import { database } from "../middleware/database";
+import { organizerAuth } from "../middleware/organizer-auth";
+
+const SeatCounts = z
+  .object({
+    available: z.number().int(),
+    held: z.number().int(),
+    sold: z.number().int(),
+    blocked: z.number().int(),
+    capacity: z.number().int(),
+  })
+  .openapi("SeatCounts");
+
+const seatIdList = z
+  .array(z.string().min(1).max(40))
+  .min(1)
+  .max(10_000)
+  .refine((ids) => new Set(ids).size === ids.length, "seat ids must not repeat");
+
+const BlockSeats = z
+  .strictObject({
+    seat_ids: seatIdList,
+    reason: z.enum(["artist_hold", "accessibility_hold", "production_kill", "other"]),
+  })
+  .openapi("BlockSeats");
+const UnblockSeats = z.strictObject({ seat_ids: seatIdList }).openapi("UnblockSeats");
+const BlockChange = z
+  .object({ changed: z.array(z.string()), unchanged: z.array(z.string()), counts: SeatCounts })
+  .openapi("BlockChange");
+
+const params = z.object({ show_id: id("shw") });
+
+export const adminShows = createRouter();
+adminShows.use("*", database(), organizerAuth());
+
+/** The show, if it belongs to the caller's organizer; any other id is simply not found. */
+async function ownShow(db: NonNullable<Parameters<typeof loadShow>[0]>, showId: string, organizerId: string) {
+  const [show] = await db
+    .select({ id: shows.id, status: shows.status, eventId: shows.eventId })
+    .from(shows)
+    .innerJoin(events, eq(events.id, shows.eventId))
+    .where(and(eq(shows.id, showId), eq(events.organizerId, organizerId)));
+  if (!show) throw notFound("Show");
+  return show;
+}
+
+adminShows.openapi(
+  createRoute({
+    method: "get",
+    path: "/{show_id}",
+    tags: ["organizers"],
+    summary: "One of the organizer's shows, in any state",
+    security: organizerSecurity,
+    request: { params },
+    responses: {
+      200: { description: "The show", content: { "application/json": { schema: Show } } },
+      ...problemResponses(400, 401, 404),
+    },
+  }),
+  async (c) =>
+    c.json(await loadShow(c.var.db!, c.req.valid("param").show_id, { organizerId: c.var.organizer!.id }), 200),
+);
+
+adminShows.openapi(
+  createRoute({
+    method: "post",
+    path: "/{show_id}/publish",
+    tags: ["organizers"],
+    summary: "Publish: load every seat, tier and price into the show's Durable Object (repeatable)",
+    security: organizerSecurity,
+    request: { params },
+    responses: {
+      200: {
+        description: "The published show and its seat counts",
+        content: { "application/json": { schema: Show.extend({ counts: SeatCounts }) } },
+      },
+      ...problemResponses(400, 401, 404, 409, 422),
+    },
+  }),
+  async (c) => {
+    const organizerId = c.var.organizer!.id;
+    const { show_id } = c.req.valid("param");
+    const counts = await publishShow(c.var.db!, c.env, show_id, organizerId);
+    return c.json({ ...(await loadShow(c.var.db!, show_id, { organizerId })), counts }, 200);
+  },
+);
+
+adminShows.openapi(
+  createRoute({
+    method: "post",
+    path: "/{show_id}/cancel",
+    tags: ["organizers"],
+    summary: "Cancel a show: selling stops and live holds are released",
+    security: organizerSecurity,
+    request: { params },
+    responses: {
+      200: { description: "The cancelled show", content: { "application/json": { schema: Show } } },
+      ...problemResponses(400, 401, 404),
+    },
+  }),
+  async (c) => {
+    const organizerId = c.var.organizer!.id;
+    const show = await ownShow(c.var.db!, c.req.valid("param").show_id, organizerId);
+    // The DO first: once it says cancelled, no new hold can start, whatever Postgres says.
+    if (show.status === "published") await c.env.SHOW.getByName(show.id).cancel();
+    await c.var
+      .db!.update(shows)
+      .set({ status: "cancelled", cancelledAt: sql`coalesce(${shows.cancelledAt}, now())`, updatedAt: sql`now()` })
+      .where(eq(shows.id, show.id));
+    return c.json(await loadShow(c.var.db!, show.id, { organizerId }), 200);
+  },
+);
+
+for (const action of ["block", "unblock"] as const) {
+  adminShows.openapi(
+    createRoute({
+      method: "post",
+      path: `/{show_id}/seats/${action}`,
+      tags: ["organizers"],
+      summary:
+        action === "block"
+          ? "Hold seats back (artist or accessibility holds, production kills): never sellable until unblocked"
+          : "Put blocked seats back on sale",
+      security: organizerSecurity,
+      request: {
+        params,
+        body: {
+          required: true,
+          content: { "application/json": { schema: action === "block" ? BlockSeats : UnblockSeats } },
+        },
+      },
+      responses: {
+        200: { description: "What changed", content: { "application/json": { schema: BlockChange } } },
+        ...problemResponses(400, 401, 404, 409, 415, 422),
+      },
+    }),
+    async (c) => {
+      const show = await ownShow(c.var.db!, c.req.valid("param").show_id, c.var.organizer!.id);
+      const body = c.req.valid("json") as z.infer<typeof BlockSeats>;
+      const stub = c.env.SHOW.getByName(show.id);
+      const result =
+        action === "block" ? await stub.block(body.seat_ids, body.reason) : await stub.unblock(body.seat_ids);
+      if (!result.ok) {
+        const errors = result.seat_ids.map((seatId) => ({ path: `seat_ids.${seatId}`, message: result.code }));
+        if (result.code === "show_not_published") {
+          throw new ApiError(409, "show_not_published", "Publish the show before blocking seats");
+        }
+        if (result.code === "unknown_seats") {
+          throw new ApiError(422, "unknown_seats", "Some seats are not in this show", errors);
+        }
+        throw new ApiError(409, "seats_unavailable", "Some seats are held or sold and cannot be blocked", errors);
+      }
+      return c.json({ changed: result.changed, unchanged: result.unchanged, counts: result.counts }, 200);
+    },
+  );
+}

@@ -1,0 +1,100 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../app";
+import { geometryUrl, loadShow } from "../catalog/queries";
+import { id, Show } from "../catalog/schemas";
+import { withDatabase } from "../db/client";
+import { notFound } from "../lib/problem";
+import { problemResponses } from "../lib/schemas";
+
+const SeatMapOverlay = z
+  .object({
+    show_id: z.string(),
+    status: z.enum(["published", "cancelled"]),
+    currency: z.string(),
+    geometry: z.object({ venue_id: z.string(), version: z.number().int(), geometry_url: z.string() }),
+    sections: z.array(
+      z.object({
+        section_id: z.string(),
+        available: z.number().int(),
+        total: z.number().int(),
+        min_price_cents: z.number().int().nullable(),
+      }),
+    ),
+    seats: z
+      .array(
+        z.object({
+          seat_id: z.string(),
+          status: z.enum(["available", "unavailable"]),
+          tier_id: z.string(),
+          price_cents: z.number().int(),
+          accessible: z.boolean(),
+        }),
+      )
+      .optional(),
+    as_of_ms: z.number().int(),
+  })
+  .openapi("SeatMapOverlay");
+
+const params = z.object({ show_id: id("shw") });
+
+export const fanShows = createRouter();
+
+fanShows.openapi(
+  createRoute({
+    method: "get",
+    path: "/{show_id}",
+    tags: ["fans"],
+    summary: "A show: venue, price tiers, on-sale time",
+    request: { params },
+    responses: {
+      200: { description: "The show", content: { "application/json": { schema: Show } } },
+      ...problemResponses(400, 404),
+    },
+  }),
+  async (c) => {
+    const show = await withDatabase(c.env, (db) => loadShow(db, c.req.valid("param").show_id));
+    c.header("cache-control", "public, max-age=10");
+    return c.json(show, 200);
+  },
+);
+
+fanShows.openapi(
+  createRoute({
+    method: "get",
+    path: "/{show_id}/seat-map",
+    tags: ["fans"],
+    summary: "Geometry reference plus live availability from the show's Durable Object",
+    description:
+      "Indicative only (`as_of_ms`); a hold is the real check. Held, sold and blocked seats all read `unavailable`.",
+    request: {
+      params,
+      query: z.strictObject({
+        section: z
+          .string()
+          .regex(/^[A-Za-z0-9]{1,12}$/)
+          .optional(),
+      }),
+    },
+    responses: {
+      200: { description: "The overlay", content: { "application/json": { schema: SeatMapOverlay } } },
+      ...problemResponses(400, 404),
+    },
+  }),
+  async (c) => {
+    const { show_id } = c.req.valid("param");
+    const { section } = c.req.valid("query");
+    // Straight to the DO (never Postgres): this is what a flash crowd reloads.
+    const overlay = await c.env.SHOW.getByName(show_id).availability(section);
+    if (!overlay) throw notFound("Show");
+    if (section !== undefined && !overlay.sections.some((s) => s.section_id === section)) throw notFound("Section");
+    const { venue_id, seat_map_version, ...rest } = overlay;
+    c.header("cache-control", "public, max-age=1, stale-while-revalidate=1");
+    return c.json(
+      {
+        ...rest,
+        geometry: { venue_id, version: seat_map_version, geometry_url: geometryUrl(venue_id, seat_map_version) },
+      },
+      200,
+    );
+  },
+);
