@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { newId } from "../src/lib/ids";
+import { newHoldId } from "../src/lib/ids";
 import { migrateShowSchema } from "./schema";
 import { nextSeatStatus, type SeatEvent, type SeatStatus, seatStatuses } from "./seat-state";
 import type {
@@ -283,7 +283,7 @@ export class ShowDO extends DurableObject<Env> {
       seatIds = picked;
     }
 
-    const holdId = newId("hld");
+    const holdId = newHoldId(config.show_id);
     const expiresAt = now + config.hold_ttl_ms;
     let price = 0;
     this.ctx.storage.transactionSync(() => {

@@ -30,6 +30,9 @@ const validationHook: Hook<unknown, AppEnv, string, unknown> = (result) => {
     message: issue.message,
   }));
   const target = "target" in result ? String(result.target) : "json";
+  if (target === "header" && result.error.issues.every((issue) => issue.path[0] === "idempotency-key")) {
+    throw new ApiError(400, "idempotency_key_required", "Send an Idempotency-Key header of 1–255 characters", errors);
+  }
   const status = target === "json" ? 422 : 400;
   throw new ApiError(status, codeByTarget[target] ?? "validation_failed", `The request ${target} is invalid`, errors);
 };

@@ -14,6 +14,12 @@ interface OnsaleSecrets {
   FAN_JWT_JWKS_URL?: string;
   /** Private Ed25519 JWK (with `kid`) that signs ticket barcodes; its public half is in /.well-known/jwks.json. */
   TICKET_SIGNING_JWK?: string;
+  /** Stripe secret API key: `sk_live_…` in production, `sk_test_…` in development and tests. */
+  STRIPE_SECRET_KEY: string;
+  /** Signing secret (`whsec_…`) of the Stripe webhook endpoint; verifies `Stripe-Signature`. */
+  STRIPE_WEBHOOK_SECRET: string;
+  /** Base URL of the local Stripe stand-in (scripts/stripe-standin.mjs); unset in production. */
+  STRIPE_API_URL?: string;
 }
 
 interface Env extends OnsaleSecrets {}

@@ -16,6 +16,8 @@ export class ApiError extends Error {
     message: string,
     readonly errors?: ProblemFieldError[],
     readonly headers?: Record<string, string>,
+    /** RFC 9457 extension members, e.g. the `seat_ids` a fan lost. */
+    readonly extensions?: Record<string, unknown>,
   ) {
     super(message);
     this.name = "ApiError";
@@ -45,6 +47,7 @@ export function problemBody(error: ApiError, requestId?: string) {
     detail: error.message,
     code: error.code,
     ...(error.errors ? { errors: error.errors } : {}),
+    ...error.extensions,
     ...(requestId ? { request_id: requestId } : {}),
   };
 }
