@@ -3,18 +3,22 @@ import path from "node:path";
 import type { TestProject } from "vitest/node";
 // @ts-expect-error -- plain ESM helper shared with the dev script; it has no type declarations.
 import { freePort, migrateDatabase, root, startPgWsProxy, startPostgres } from "../scripts/local-stack.mjs";
+// @ts-expect-error -- plain ESM script, also run on its own; it has no type declarations.
+import { startStripeStandin } from "../scripts/stripe-standin.mjs";
 
 declare module "vitest" {
   export interface ProvidedContext {
     databaseUrl: string;
     pgWsProxy: string;
+    stripeApiUrl: string;
   }
 }
 
 /**
  * A real Postgres for the whole run: `DATABASE_URL` when set, otherwise an embedded server
  * with a freshly created database. The Worker under test reaches it through the same
- * WebSocket tunnel `npm run dev` uses.
+ * WebSocket tunnel `npm run dev` uses. Stripe is the local stand-in; the Worker under test
+ * has no address it could POST webhooks to, so tests take them from /_standin/ instead.
  */
 export default async function setup(project: TestProject) {
   let databaseUrl = process.env.DATABASE_URL;
@@ -32,9 +36,12 @@ export default async function setup(project: TestProject) {
   await migrateDatabase(databaseUrl);
   const { hostname, port } = new URL(databaseUrl);
   const proxy = await startPgWsProxy({ allow: [`${hostname}:${port || 5432}`] });
+  const standin = await startStripeStandin({ webhookSecret: "whsec_test_onsale", autoWebhooks: false });
   project.provide("databaseUrl", databaseUrl);
   project.provide("pgWsProxy", proxy.url);
+  project.provide("stripeApiUrl", standin.url);
   return async () => {
+    await standin.close();
     await proxy.close();
     await stopPostgres();
   };
