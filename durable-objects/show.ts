@@ -71,6 +71,11 @@ export class ShowDO extends DurableObject<Env> {
     });
   }
 
+  /** Does nothing: the baseline of a Worker → DO round trip in `npm run bench:holds`. */
+  noop(): number {
+    return this.clock();
+  }
+
   /** Health probe: proves the object is reachable and its SQLite storage writes. */
   probe(): { schema_version: number; probes: number } {
     const { count } = this.sql

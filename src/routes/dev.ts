@@ -67,3 +67,8 @@ dev.openapi(
   }),
   async (c) => c.json({ ...(await seedDemo(c.var.db!, c.env, c.req.valid("json").organizer_api_key)) }, 200),
 );
+
+// Baselines for `npm run bench:holds`: the same stack with no work, and with a DO round trip
+// that does nothing, so a hold's cost can be read as a ratio on a noisy machine.
+dev.get("/noop", (c) => c.json({ ok: true }));
+dev.get("/noop-do/:show_id", async (c) => c.json({ now: await c.env.SHOW.getByName(c.req.param("show_id")).noop() }));
