@@ -24,6 +24,7 @@ export default defineConfig({
           PG_WS_PROXY: inject("pgWsProxy"),
           FAN_JWT_SECRET: testFanJwtSecret,
           TICKET_SIGNING_JWK: testTicketSigningJwk,
+          QUEUE_TICKET_SECRET: "test-queue-ticket-secret-0123456789abcdef",
           STRIPE_API_URL: inject("stripeApiUrl"),
           STRIPE_SECRET_KEY: "sk_test_onsale",
           STRIPE_WEBHOOK_SECRET: "whsec_test_onsale",

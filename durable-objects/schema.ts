@@ -64,6 +64,45 @@ export const showMigrations: readonly ShowMigration[] = [
       );
     `,
   },
+  {
+    id: 2,
+    description: "waiting room: config, state, queue",
+    sql: `
+      CREATE TABLE room_config (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        enabled INTEGER NOT NULL DEFAULT 0,
+        paused INTEGER NOT NULL DEFAULT 0,
+        admit_per_minute INTEGER NOT NULL DEFAULT 600 CHECK (admit_per_minute >= 1),
+        max_active INTEGER NOT NULL DEFAULT 1000 CHECK (max_active >= 1),
+        checkout_window_ms INTEGER NOT NULL DEFAULT 600000 CHECK (checkout_window_ms > 0),
+        opens_at_ms INTEGER
+      );
+      INSERT INTO room_config (id) VALUES (1);
+      CREATE TABLE room_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        watermark INTEGER NOT NULL DEFAULT 0,
+        next_seq INTEGER NOT NULL DEFAULT 1,
+        tokens REAL NOT NULL DEFAULT 0,
+        last_tick_ms INTEGER,
+        opened INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO room_state (id) VALUES (1);
+      CREATE TABLE room_queue (
+        session_id TEXT PRIMARY KEY,
+        fan_id TEXT NOT NULL,
+        seq INTEGER UNIQUE,
+        status TEXT NOT NULL CHECK (status IN ('waiting', 'admitted', 'expired', 'dropped')),
+        joined_at_ms INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL,
+        admitted_at_ms INTEGER,
+        admission_expires_at_ms INTEGER,
+        CHECK (status <> 'admitted' OR (seq IS NOT NULL AND admission_expires_at_ms IS NOT NULL))
+      );
+      CREATE INDEX room_queue_by_fan ON room_queue (fan_id, status);
+      CREATE INDEX room_queue_waiting ON room_queue (status, seq);
+      CREATE INDEX room_queue_admitted ON room_queue (admitted_at_ms);
+    `,
+  },
 ];
 
 /** Applies pending migrations; returns the schema version now in force. */

@@ -7,6 +7,11 @@ import type {
   HoldOutcome,
   HoldRequest,
   HoldView,
+  QueueSession,
+  RoomConfigPatch,
+  RoomOutcome,
+  RoomStats,
+  RoomStatus,
   SeatAvailability,
   SeatCounts,
   SectionAvailability,
@@ -14,6 +19,7 @@ import type {
   ShowInit,
   ShowSnapshot,
 } from "./types";
+import { WaitingRoom } from "./waiting-room";
 
 export type * from "./types";
 
@@ -61,10 +67,12 @@ export class ShowDO extends DurableObject<Env> {
   private alarmAtMs: number | null = null;
   /** Server time; replaced only by tests that drive expiry without sleeping. */
   clock: () => number = () => Date.now();
+  private readonly room: WaitingRoom;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.room = new WaitingRoom(ctx.storage, () => this.clock());
     ctx.blockConcurrencyWhile(async () => {
       this.schemaVersion = migrateShowSchema(ctx.storage);
       this.alarmAtMs = await ctx.storage.getAlarm();
@@ -345,14 +353,70 @@ export class ShowDO extends DurableObject<Env> {
     return this.view(this.ownHold(fanId, holdId)!, config, now);
   }
 
-  /** Expires every hold that is due. Safe to run twice, late, or with nothing to do. */
+  /**
+   * One alarm serves both timers: hold expiry and the waiting room's admission tick. Safe to
+   * run twice, late, or with nothing to do; it re-arms for whichever is due first.
+   */
   override async alarm(): Promise<void> {
     this.alarmAtMs = null;
-    this.expireDue(this.clock());
-    const next = this.sql
+    const now = this.clock();
+    this.expireDue(now);
+    if (this.config()) this.room.tick(now);
+    this.rearm(now);
+  }
+
+  private rearm(now: number) {
+    const nextExpiry = this.sql
       .exec<{ at: number | null }>(`SELECT min(expires_at_ms) AS at FROM holds WHERE status IN ${LIVE_HOLD}`)
       .one().at;
-    if (next !== null) this.armAlarm(next);
+    const nextTick = this.config() ? this.room.nextTickAt(now) : null;
+    const next = [nextExpiry, nextTick].filter((t): t is number => t !== null);
+    if (next.length) this.armAlarm(Math.min(...next));
+  }
+
+  // ── waiting room ───────────────────────────────────────────────────────────────────────
+
+  private inRoom<T>(work: (config: ConfigRow) => T, requireEnabled = true): RoomOutcome<T> {
+    const config = this.config();
+    if (!config) return { ok: false, code: "show_not_found" };
+    if (requireEnabled && config.status === "cancelled") return { ok: false, code: "show_cancelled" };
+    if (requireEnabled && !this.room.config().enabled) return { ok: false, code: "room_disabled" };
+    return { ok: true, value: work(config) };
+  }
+
+  roomStatus(): RoomStatus | null {
+    return this.config() ? this.room.status() : null;
+  }
+
+  joinQueue(fanId: string): RoomOutcome<QueueSession> {
+    return this.inRoom(() => {
+      const session = this.room.join(fanId);
+      this.rearm(this.clock());
+      return session;
+    });
+  }
+
+  pollQueue(fanId: string, sessionId: string): RoomOutcome<QueueSession | null> {
+    return this.inRoom(() => {
+      const now = this.clock();
+      // A poll may arrive just after the tick was due: run it now rather than answer stale.
+      this.room.tick(now);
+      const session = this.room.touch(fanId, sessionId);
+      this.rearm(now);
+      return session;
+    }, false);
+  }
+
+  configureRoom(patch: RoomConfigPatch): RoomOutcome<RoomStats> {
+    return this.inRoom(() => {
+      this.room.configure(patch);
+      this.rearm(this.clock());
+      return this.room.stats();
+    }, false);
+  }
+
+  roomStats(): RoomOutcome<RoomStats> {
+    return this.inRoom(() => this.room.stats(), false);
   }
 
   private expireDue(now: number): number {

@@ -94,3 +94,54 @@ export type HoldOutcome =
   | { ok: false; code: "show_not_on_sale"; on_sale_at_ms: number }
   | { ok: false; code: "limit_exceeded"; limit: number; already: number }
   | { ok: false; code: "unknown_seats" | "seats_unavailable" | "insufficient_availability"; seat_ids: string[] };
+
+export interface RoomConfig {
+  enabled: boolean;
+  paused: boolean;
+  admit_per_minute: number;
+  max_active: number;
+  checkout_window_ms: number;
+  opens_at_ms: number | null;
+}
+
+export type RoomConfigPatch = Partial<RoomConfig>;
+
+/** The part of the room the edge caches: enough to answer most polls without the DO. */
+export interface RoomStatus {
+  enabled: boolean;
+  paused: boolean;
+  admit_per_minute: number;
+  opens_at_ms: number | null;
+  watermark: number;
+  server_time_ms: number;
+}
+
+export interface QueueSession {
+  session_id: string;
+  fan_id: string;
+  /** Null while the fan is in the pre-queue, before the shuffle at opening. */
+  seq: number | null;
+  status: "waiting" | "admitted" | "expired" | "dropped";
+  joined_at_ms: number;
+  admission_expires_at_ms: number | null;
+  watermark: number;
+  admit_per_minute: number;
+  opens_at_ms: number | null;
+  server_time_ms: number;
+  /** Set by a join: false when the fan already had a live place. */
+  created?: boolean;
+}
+
+export interface RoomStats extends RoomConfig {
+  queued: number;
+  admitted_last_minute: number;
+  active_checkouts: number;
+  observed_admit_per_minute: number;
+  oldest_wait_s: number;
+  watermark: number;
+  server_time_ms: number;
+}
+
+export type RoomOutcome<T> =
+  | { ok: true; value: T }
+  | { ok: false; code: "show_not_found" | "show_cancelled" | "room_disabled" };

@@ -22,6 +22,11 @@ interface OnsaleSecrets {
   STRIPE_API_URL?: string;
 }
 
+interface OnsaleSecrets {
+  /** HS256 secret for waiting-room queue tickets and admission tokens (signed and checked by the Worker). */
+  QUEUE_TICKET_SECRET?: string;
+}
+
 interface Env extends OnsaleSecrets {}
 declare namespace Cloudflare {
   interface Env extends OnsaleSecrets {}

@@ -14,6 +14,7 @@ import { me } from "./routes/me";
 import { organizer } from "./routes/organizer";
 import { seatMaps } from "./routes/seat-maps";
 import { fanShows } from "./routes/shows";
+import { waitingRoom } from "./routes/waiting-room";
 
 export { ShowDO } from "../durable-objects/show";
 
@@ -27,6 +28,7 @@ app.route("/v1/events", fanEvents);
 app.route("/v1/shows", fanShows);
 app.route("/v1/seat-maps", seatMaps);
 app.route("/v1", holds);
+app.route("/v1/waiting-room", waitingRoom);
 app.route("/v1/admin/organizer", organizer);
 app.route("/v1/admin/venues", adminVenues);
 app.route("/v1/admin/events", adminEvents);

@@ -6,6 +6,8 @@ import { sha256Hex, showIdOfHold } from "../lib/ids";
 import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { fanAuth } from "../middleware/fan-auth";
+import { edgeRoomStatus } from "../waiting-room/edge-status";
+import { requireAdmission } from "../waiting-room/tokens";
 
 export const Hold = z
   .object({
@@ -38,12 +40,17 @@ const HoldRequest = z
   ])
   .openapi("HoldRequest", { description: "Either explicit seats, or best available in a section" });
 
-const idempotencyHeaders = z.object({
+const holdHeaders = z.object({
   "idempotency-key": z
     .string()
     .min(1)
     .max(255)
     .openapi({ description: "Same key and body replay the same hold; keys are scoped to the fan" }),
+  "admission-token": z
+    .string()
+    .max(2048)
+    .optional()
+    .openapi({ description: "Required while the show's waiting room is on" }),
 });
 
 /** Each refusal of the Show DO as the problem a client can act on. */
@@ -102,7 +109,7 @@ holds.openapi(
     security: fanSecurity,
     request: {
       params: z.object({ show_id: id("shw") }),
-      headers: idempotencyHeaders,
+      headers: holdHeaders,
       body: { required: true, content: { "application/json": { schema: HoldRequest } } },
     },
     responses: {
@@ -110,13 +117,15 @@ holds.openapi(
         description: "The hold (a replay carries `Idempotent-Replayed: true`)",
         content: { "application/json": { schema: Hold } },
       },
-      ...problemResponses(400, 401, 404, 409, 415, 422),
+      ...problemResponses(400, 401, 403, 404, 409, 415, 422),
     },
   }),
   async (c) => {
     const { show_id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const key = c.req.valid("header")["idempotency-key"];
+    const { "idempotency-key": key, "admission-token": admission } = c.req.valid("header");
+    const room = await edgeRoomStatus(c.env, show_id);
+    if (room?.enabled) await requireAdmission(c.env, admission, show_id, c.var.fan!.id);
     // The hash pins the key to this exact request (show and body, in a fixed key order).
     const canonical =
       "seat_ids" in body

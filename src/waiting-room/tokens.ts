@@ -1,0 +1,128 @@
+import { errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { ApiError } from "../lib/problem";
+
+// Queue tickets and admission tokens are signed and checked by the Worker itself, at the
+// edge, so HS256 with one secret is enough and the fastest; the algorithm is pinned and the
+// `typ` header keeps the two kinds (and any other JWT) from standing in for each other.
+
+const QUEUE_TYP = "onsale-queue+jwt";
+const ADMISSION_TYP = "onsale-admission+jwt";
+const ALGORITHMS = ["HS256"];
+
+export interface QueueTicket {
+  fanId: string;
+  showId: string;
+  sessionId: string;
+  /** Null while the fan waits in the pre-queue (numbers are drawn at opening). */
+  seq: number | null;
+  /** Earliest time the next poll is worth answering. */
+  nextPollAtMs: number;
+  expiresAtMs: number;
+}
+
+export interface AdmissionToken {
+  fanId: string;
+  showId: string;
+  sessionId: string;
+  expiresAtMs: number;
+}
+
+const keys = new Map<string, Uint8Array>();
+function secretKey(env: Pick<Env, "QUEUE_TICKET_SECRET">): Uint8Array {
+  const secret = env.QUEUE_TICKET_SECRET;
+  if (!secret) throw new ApiError(503, "waiting_room_not_configured", "QUEUE_TICKET_SECRET is not set");
+  let key = keys.get(secret);
+  if (!key) {
+    key = new TextEncoder().encode(secret);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+export function signQueueTicket(env: Pick<Env, "QUEUE_TICKET_SECRET">, ticket: QueueTicket): Promise<string> {
+  return new SignJWT({ show: ticket.showId, sid: ticket.sessionId, seq: ticket.seq, nxt: ticket.nextPollAtMs })
+    .setProtectedHeader({ alg: "HS256", typ: QUEUE_TYP })
+    .setSubject(ticket.fanId)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(ticket.expiresAtMs / 1000))
+    .sign(secretKey(env));
+}
+
+export function signAdmissionToken(env: Pick<Env, "QUEUE_TICKET_SECRET">, token: AdmissionToken): Promise<string> {
+  return new SignJWT({ show: token.showId, sid: token.sessionId })
+    .setProtectedHeader({ alg: "HS256", typ: ADMISSION_TYP })
+    .setSubject(token.fanId)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(token.expiresAtMs / 1000))
+    .sign(secretKey(env));
+}
+
+async function verify(
+  env: Pick<Env, "QUEUE_TICKET_SECRET">,
+  token: string,
+  typ: string,
+  invalidCode: string,
+): Promise<JWTPayload | "expired"> {
+  try {
+    const { payload } = await jwtVerify(token, secretKey(env), {
+      algorithms: ALGORITHMS,
+      typ,
+      requiredClaims: ["exp", "sub"],
+    });
+    return payload;
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    if (error instanceof errors.JWTExpired) return "expired";
+    throw new ApiError(401, invalidCode, "The token is not one this waiting room issued");
+  }
+}
+
+export async function verifyQueueTicket(
+  env: Pick<Env, "QUEUE_TICKET_SECRET">,
+  token: string,
+): Promise<QueueTicket | "expired"> {
+  const payload = await verify(env, token, QUEUE_TYP, "invalid_ticket");
+  if (payload === "expired") return payload;
+  const { sub, show, sid, seq, nxt, exp } = payload as JWTPayload & Record<string, unknown>;
+  if (
+    typeof show !== "string" ||
+    typeof sid !== "string" ||
+    typeof nxt !== "number" ||
+    !(seq === null || typeof seq === "number")
+  ) {
+    throw new ApiError(401, "invalid_ticket", "The waiting-room ticket is malformed");
+  }
+  return { fanId: sub!, showId: show, sessionId: sid, seq, nextPollAtMs: nxt, expiresAtMs: exp! * 1000 };
+}
+
+export async function verifyAdmissionToken(
+  env: Pick<Env, "QUEUE_TICKET_SECRET">,
+  token: string,
+): Promise<AdmissionToken | "expired"> {
+  const payload = await verify(env, token, ADMISSION_TYP, "invalid_admission_token");
+  if (payload === "expired") return payload;
+  const { sub, show, sid, exp } = payload as JWTPayload & Record<string, unknown>;
+  if (typeof show !== "string" || typeof sid !== "string") {
+    throw new ApiError(401, "invalid_admission_token", "The admission token is malformed");
+  }
+  return { fanId: sub!, showId: show, sessionId: sid, expiresAtMs: exp! * 1000 };
+}
+
+/**
+ * While a show's waiting room is on, holding seats takes an admission token for that show and
+ * that fan, checked here at the edge without asking the DO.
+ */
+export async function requireAdmission(
+  env: Pick<Env, "QUEUE_TICKET_SECRET">,
+  header: string | undefined,
+  showId: string,
+  fanId: string,
+): Promise<AdmissionToken> {
+  if (!header) throw new ApiError(401, "admission_required", "This show has a waiting room: send its Admission-Token");
+  const token = await verifyAdmissionToken(env, header);
+  if (token === "expired") throw new ApiError(401, "admission_expired", "The admission window has closed");
+  if (token.showId !== showId)
+    throw new ApiError(403, "admission_mismatch", "This admission token is for another show");
+  if (token.fanId !== fanId) throw new ApiError(403, "admission_mismatch", "This admission token is for another fan");
+  return token;
+}
