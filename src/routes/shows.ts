@@ -5,6 +5,7 @@ import { id, Show } from "../catalog/schemas";
 import { withDatabase } from "../db/client";
 import { notFound } from "../lib/problem";
 import { problemResponses } from "../lib/schemas";
+import { edgeRoomStatus } from "../waiting-room/edge-status";
 
 const SeatMapOverlay = z
   .object({
@@ -37,6 +38,10 @@ const SeatMapOverlay = z
 
 const params = z.object({ show_id: id("shw") });
 
+const FanShow = Show.extend({
+  waiting_room: z.object({ enabled: z.boolean(), paused: z.boolean(), opens_at: z.string().nullable() }),
+}).openapi("FanShow");
+
 export const fanShows = createRouter();
 
 fanShows.openapi(
@@ -47,14 +52,28 @@ fanShows.openapi(
     summary: "A show: venue, price tiers, on-sale time",
     request: { params },
     responses: {
-      200: { description: "The show", content: { "application/json": { schema: Show } } },
+      200: { description: "The show", content: { "application/json": { schema: FanShow } } },
       ...problemResponses(400, 404),
     },
   }),
   async (c) => {
-    const show = await withDatabase(c.env, (db) => loadShow(db, c.req.valid("param").show_id));
-    c.header("cache-control", "public, max-age=10");
-    return c.json(show, 200);
+    const { show_id } = c.req.valid("param");
+    const [show, room] = await Promise.all([
+      withDatabase(c.env, (db) => loadShow(db, show_id)),
+      edgeRoomStatus(c.env, show_id),
+    ]);
+    c.header("cache-control", "public, max-age=5");
+    return c.json(
+      {
+        ...show,
+        waiting_room: {
+          enabled: room?.enabled ?? false,
+          paused: room?.paused ?? false,
+          opens_at: room?.opens_at_ms ? new Date(room.opens_at_ms).toISOString() : null,
+        },
+      },
+      200,
+    );
   },
 );
 
