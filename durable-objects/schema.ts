@@ -45,8 +45,10 @@ export const showMigrations: readonly ShowMigration[] = [
       CREATE TABLE holds (
         hold_id TEXT PRIMARY KEY,
         fan_id TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('active', 'checkout', 'sold', 'released', 'expired')),
+        status TEXT NOT NULL CHECK (status IN ('active', 'checkout', 'sold', 'released', 'expired', 'refunded')),
         seat_ids TEXT NOT NULL,
+        -- Set when an order is placed for the hold; every later step is keyed by it.
+        order_id TEXT UNIQUE,
         price_cents INTEGER NOT NULL,
         expires_at_ms INTEGER NOT NULL,
         created_at_ms INTEGER NOT NULL,

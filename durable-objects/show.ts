@@ -4,6 +4,8 @@ import { migrateShowSchema } from "./schema";
 import { nextSeatStatus, type SeatEvent, type SeatStatus, seatStatuses } from "./seat-state";
 import type {
   BlockResult,
+  CheckoutOutcome,
+  CheckoutSeat,
   HoldOutcome,
   HoldRequest,
   HoldView,
@@ -15,9 +17,11 @@ import type {
   SeatAvailability,
   SeatCounts,
   SectionAvailability,
+  SellOutcome,
   ShowAvailability,
   ShowInit,
   ShowSnapshot,
+  SoldSeat,
 } from "./types";
 import { WaitingRoom } from "./waiting-room";
 
@@ -37,6 +41,7 @@ type ConfigRow = {
 type HoldRow = {
   hold_id: string;
   fan_id: string;
+  order_id: string | null;
   status: HoldView["status"];
   seat_ids: string;
   price_cents: number;
@@ -351,6 +356,158 @@ export class ShowDO extends DurableObject<Env> {
       this.ctx.storage.transactionSync(() => this.endHold(hold, "released"));
     }
     return this.view(this.ownHold(fanId, holdId)!, config, now);
+  }
+
+  // ── checkout and finalize (driven by orders in Postgres) ───────────────────────────────
+
+  /**
+   * Moves the fan's hold into checkout for an order: its expiry stretches to cover the payment
+   * window. The first order id proposed sticks, so a retried order creation lands on the same
+   * order, and a hold can only ever back one order.
+   */
+  beginCheckout(fanId: string, holdId: string, proposedOrderId: string, windowMs: number): CheckoutOutcome {
+    const config = this.config();
+    if (!config) return { ok: false, code: "hold_not_found" };
+    const now = this.clock();
+    this.expireDue(now);
+    const hold = this.ownHold(fanId, holdId);
+    if (!hold) return { ok: false, code: "hold_not_found" };
+    if (hold.order_id === null) {
+      if (config.status === "cancelled") return { ok: false, code: "show_cancelled" };
+      if (hold.status === "expired") return { ok: false, code: "hold_expired" };
+      if (hold.status !== "active") return { ok: false, code: "hold_released" };
+      const expiresAt = Math.max(hold.expires_at_ms, now + windowMs);
+      this.sql.exec(
+        "UPDATE holds SET status = 'checkout', order_id = ?, expires_at_ms = ?, version = version + 1 WHERE hold_id = ?",
+        proposedOrderId,
+        expiresAt,
+        holdId,
+      );
+      this.armAlarm(expiresAt);
+    }
+    const current = this.ownHold(fanId, holdId)!;
+    const seatIds = JSON.parse(current.seat_ids) as string[];
+    const seats = seatIds.map((seatId) =>
+      this.sql.exec<CheckoutSeat>("SELECT seat_id, tier_id, price_cents FROM seats WHERE seat_id = ?", seatId).one(),
+    );
+    return { ok: true, order_id: current.order_id!, hold: this.view(current, config, now), seats };
+  }
+
+  /**
+   * Finalize, step one: the hold's seats become sold. Idempotent. If the hold lapsed but its
+   * seats are still free, the paid order takes them; if anyone else has one, nothing changes
+   * and the caller refunds.
+   */
+  sellHold(holdId: string): SellOutcome {
+    const hold = this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ?", holdId).toArray()[0];
+    if (!hold) return { ok: false, code: "hold_not_found" };
+    const seatIds = JSON.parse(hold.seat_ids) as string[];
+    if (hold.status === "sold") return { ok: true, seat_ids: seatIds };
+    const seats = this.seatsById(seatIds);
+    const taken = seatIds.filter((id) => {
+      const seat = this.sql
+        .exec<{ status: SeatStatus; hold_id: string | null }>("SELECT status, hold_id FROM seats WHERE seat_id = ?", id)
+        .one();
+      const ours = seat.status === "held" && seat.hold_id === holdId;
+      return !ours && seats.get(id)!.status !== "available";
+    });
+    if (taken.length) return { ok: false, code: "seats_taken", seat_ids: taken };
+    this.ctx.storage.transactionSync(() => {
+      for (const seatId of seatIds) {
+        const seat = this.sql.exec<{ status: SeatStatus }>("SELECT status FROM seats WHERE seat_id = ?", seatId).one();
+        // A lapsed hold's free seat is taken back first (available → held), then sold.
+        if (seat.status === "available") {
+          this.sql.exec(
+            "UPDATE seats SET status = ?, hold_id = ? WHERE seat_id = ?",
+            nextSeatStatus("available", "hold"),
+            holdId,
+            seatId,
+          );
+        }
+        this.sql.exec("UPDATE seats SET status = ? WHERE seat_id = ?", nextSeatStatus("held", "sell"), seatId);
+      }
+      this.sql.exec("UPDATE holds SET status = 'sold', version = version + 1 WHERE hold_id = ?", holdId);
+    });
+    return { ok: true, seat_ids: seatIds };
+  }
+
+  /** Payment failed or the order was cancelled: a live hold's seats go back on sale at once. */
+  releaseForOrder(holdId: string): HoldView | null {
+    const config = this.config();
+    const hold = this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ?", holdId).toArray()[0];
+    if (!config || !hold) return null;
+    if (hold.status === "active" || hold.status === "checkout") {
+      this.ctx.storage.transactionSync(() => this.endHold(hold, "released"));
+    }
+    return this.view(
+      this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ?", holdId).one(),
+      config,
+      this.clock(),
+    );
+  }
+
+  /** A refunded order's seats go back on sale (sold → available). Idempotent. */
+  refundHold(holdId: string): HoldView | null {
+    const config = this.config();
+    const hold = this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ?", holdId).toArray()[0];
+    if (!config || !hold) return null;
+    if (hold.status === "sold") {
+      this.ctx.storage.transactionSync(() => {
+        for (const seatId of JSON.parse(hold.seat_ids) as string[]) {
+          this.sql.exec(
+            "UPDATE seats SET status = ?, hold_id = NULL WHERE seat_id = ? AND status = 'sold' AND hold_id = ?",
+            nextSeatStatus("sold", "refund"),
+            seatId,
+            holdId,
+          );
+        }
+        this.sql.exec("UPDATE holds SET status = 'refunded', version = version + 1 WHERE hold_id = ?", holdId);
+      });
+    }
+    return this.view(
+      this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ?", holdId).one(),
+      config,
+      this.clock(),
+    );
+  }
+
+  /**
+   * Reconciliation's repair for a valid ticket whose seat the DO does not show as sold: free
+   * seats are sold to the ticket's hold again; a seat someone else holds or bought is reported.
+   */
+  repairSold(holdId: string, seatIds: string[]): { repaired: string[]; conflicts: string[] } {
+    const repaired: string[] = [];
+    const conflicts: string[] = [];
+    this.ctx.storage.transactionSync(() => {
+      for (const seatId of seatIds) {
+        const seat = this.sql
+          .exec<{ status: SeatStatus; hold_id: string | null }>(
+            "SELECT status, hold_id FROM seats WHERE seat_id = ?",
+            seatId,
+          )
+          .toArray()[0];
+        if (!seat || (seat.status === "sold" && seat.hold_id === holdId)) continue;
+        if (seat.status !== "available") {
+          conflicts.push(seatId);
+          continue;
+        }
+        this.sql.exec("UPDATE seats SET status = 'sold', hold_id = ? WHERE seat_id = ?", holdId, seatId);
+        repaired.push(seatId);
+      }
+      if (repaired.length)
+        this.sql.exec("UPDATE holds SET status = 'sold', version = version + 1 WHERE hold_id = ?", holdId);
+    });
+    return { repaired, conflicts };
+  }
+
+  /** Every sold seat with the hold (and order) that bought it: reconciliation's view. */
+  soldSeats(): SoldSeat[] {
+    return this.sql
+      .exec<SoldSeat>(
+        `SELECT seats.seat_id, seats.hold_id, holds.order_id FROM seats
+         LEFT JOIN holds ON holds.hold_id = seats.hold_id WHERE seats.status = 'sold' ORDER BY seats.seat_id`,
+      )
+      .toArray();
   }
 
   /**

@@ -80,7 +80,7 @@ export interface HoldView {
   hold_id: string;
   show_id: string;
   seat_ids: string[];
-  status: "active" | "checkout" | "sold" | "released" | "expired";
+  status: "active" | "checkout" | "sold" | "released" | "expired" | "refunded";
   expires_at_ms: number;
   server_time_ms: number;
   price_cents: number;
@@ -145,3 +145,25 @@ export interface RoomStats extends RoomConfig {
 export type RoomOutcome<T> =
   | { ok: true; value: T }
   | { ok: false; code: "show_not_found" | "show_cancelled" | "room_disabled" };
+
+export type CheckoutSeat = {
+  seat_id: string;
+  tier_id: string;
+  price_cents: number;
+};
+
+export type CheckoutOutcome =
+  | { ok: true; order_id: string; hold: HoldView; seats: CheckoutSeat[] }
+  | { ok: false; code: "hold_not_found" | "hold_expired" | "hold_released" | "show_cancelled" };
+
+/** Finalize's answer: the seats are the order's now, or someone else has some of them. */
+export type SellOutcome =
+  | { ok: true; seat_ids: string[] }
+  | { ok: false; code: "hold_not_found" }
+  | { ok: false; code: "seats_taken"; seat_ids: string[] };
+
+export type SoldSeat = {
+  seat_id: string;
+  hold_id: string;
+  order_id: string | null;
+};

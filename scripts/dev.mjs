@@ -3,10 +3,11 @@
 // (workerd with the Show DO and KV), and the demo seed. Ctrl-C stops everything it started;
 // data lives under .data/ and .wrangler/ so the next run keeps it.
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { freePort, migrateDatabase, root, startPgWsProxy, startPostgres } from "./local-stack.mjs";
+import { startStripeStandin } from "./stripe-standin.mjs";
 
 const dataDir = path.join(root, ".data");
 mkdirSync(dataDir, { recursive: true });
@@ -29,6 +30,18 @@ const organizerKey = persistentSecret(
   () => `osk_dev_${randomBytes(24).toString("hex")}`,
 );
 const fanJwtSecret = persistentSecret("FAN_JWT_SECRET", "dev-fan-jwt-secret", () => randomBytes(32).toString("hex"));
+const queueTicketSecret = persistentSecret("QUEUE_TICKET_SECRET", "dev-queue-ticket-secret", () =>
+  randomBytes(32).toString("hex"),
+);
+const ticketSigningJwk = persistentSecret("TICKET_SIGNING_JWK", "dev-ticket-signing-jwk", () => {
+  const { privateKey } = generateKeyPairSync("ed25519");
+  return JSON.stringify({ ...privateKey.export({ format: "jwk" }), kid: "dev-1", alg: "EdDSA", use: "sig" });
+});
+const stripeWebhookSecret = persistentSecret(
+  "STRIPE_WEBHOOK_SECRET",
+  "dev-stripe-webhook-secret",
+  () => `whsec_${randomBytes(24).toString("hex")}`,
+);
 
 const cleanups = [];
 let stopping = false;
@@ -64,11 +77,28 @@ try {
   const proxy = await startPgWsProxy({ port: await freePort(), allow: [`${hostname}:${pgPort || 5432}`] });
   cleanups.push(proxy.close);
 
+  // Stripe: the real API when STRIPE_SECRET_KEY is set, otherwise the local stand-in, which
+  // sends its webhooks to this Worker like Stripe would.
+  let stripe = { STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY };
+  if (!process.env.STRIPE_SECRET_KEY) {
+    const standin = await startStripeStandin({
+      port: await freePort(),
+      webhookUrl: `http://127.0.0.1:${port}/v1/webhooks/stripe`,
+      webhookSecret: stripeWebhookSecret,
+    });
+    cleanups.push(standin.close);
+    stripe = { STRIPE_SECRET_KEY: "sk_test_onsale_dev", STRIPE_API_URL: standin.url };
+  }
+
   const vars = {
     ENVIRONMENT: "development",
     DATABASE_URL: databaseUrl,
     PG_WS_PROXY: proxy.url,
     FAN_JWT_SECRET: fanJwtSecret,
+    QUEUE_TICKET_SECRET: queueTicketSecret,
+    TICKET_SIGNING_JWK: ticketSigningJwk,
+    STRIPE_WEBHOOK_SECRET: stripeWebhookSecret,
+    ...stripe,
   };
   const wranglerArgs = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"];
   for (const [key, value] of Object.entries(vars)) wranglerArgs.push("--var", `${key}:${value}`);
@@ -120,6 +150,7 @@ try {
     Fan token      curl -X POST ${base}/v1/dev/tokens -H 'content-type: application/json' -d '{"fan_id":"fan_1"}'
     Demo show      ${demo.showOnSale} (on sale now), ${demo.showLater}
     Postgres       ${databaseUrl}
+    Stripe         ${stripe.STRIPE_API_URL ?? "api.stripe.com (STRIPE_SECRET_KEY)"}
   Ctrl-C stops everything.
 `);
 } catch (error) {

@@ -2,8 +2,11 @@ import { swaggerUI } from "@hono/swagger-ui";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { createRouter } from "./app";
+import { withDatabase } from "./db/client";
 import { ApiError, problemResponse } from "./lib/problem";
+import { reconcile } from "./orders/reconcile";
 import { adminEvents } from "./routes/admin-events";
+import { adminOrders } from "./routes/admin-orders";
 import { adminShows } from "./routes/admin-shows";
 import { adminVenues } from "./routes/admin-venues";
 import { dev } from "./routes/dev";
@@ -11,10 +14,13 @@ import { fanEvents } from "./routes/events";
 import { health } from "./routes/health";
 import { holds } from "./routes/holds";
 import { me } from "./routes/me";
+import { fanOrders } from "./routes/orders";
 import { organizer } from "./routes/organizer";
+import { fanPayments } from "./routes/payments";
 import { seatMaps } from "./routes/seat-maps";
 import { fanShows } from "./routes/shows";
 import { waitingRoom } from "./routes/waiting-room";
+import { webhooks } from "./routes/webhooks";
 
 export { ShowDO } from "../durable-objects/show";
 
@@ -29,10 +35,14 @@ app.route("/v1/shows", fanShows);
 app.route("/v1/seat-maps", seatMaps);
 app.route("/v1", holds);
 app.route("/v1/waiting-room", waitingRoom);
+app.route("/v1/orders", fanOrders);
+app.route("/v1/payments", fanPayments);
+app.route("/v1/webhooks", webhooks);
 app.route("/v1/admin/organizer", organizer);
 app.route("/v1/admin/venues", adminVenues);
 app.route("/v1/admin/events", adminEvents);
 app.route("/v1/admin/shows", adminShows);
+app.route("/v1/admin/orders", adminOrders);
 app.route("/v1/dev", dev);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "fanBearer", {
@@ -84,4 +94,8 @@ app.notFound((c) =>
 
 export default {
   fetch: app.fetch,
+  /** Cron: reconciliation of Postgres, Stripe and the Show DOs. */
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(withDatabase(env, (db) => reconcile(env, db)));
+  },
 } satisfies ExportedHandler<Env>;

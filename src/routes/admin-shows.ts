@@ -1,15 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { RoomOutcome, RoomStats } from "../../durable-objects/types";
 import { createRouter } from "../app";
 import { publishShow } from "../catalog/publish";
 import { loadShow } from "../catalog/queries";
 import { id, Show } from "../catalog/schemas";
-import { events, shows } from "../db/schema";
+import { events, orders, shows, tickets } from "../db/schema";
 import { ApiError, notFound } from "../lib/problem";
 import { organizerSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
 import { organizerAuth } from "../middleware/organizer-auth";
+import { lastReconciliation } from "../orders/reconcile";
 import { forgetRoomStatus } from "../waiting-room/edge-status";
 
 const SeatCounts = z
@@ -256,5 +257,66 @@ adminShows.openapi(
     );
     forgetRoomStatus(show.id);
     return c.json(roomView(stats), 200);
+  },
+);
+
+const Sales = z
+  .object({
+    show_id: z.string(),
+    counts: SeatCounts,
+    confirmed_orders: z.number().int(),
+    tickets_valid: z.number().int(),
+    revenue_cents: z.number().int(),
+    refunded_cents: z.number().int(),
+    currency: z.string(),
+    last_reconciliation: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .openapi("Sales");
+
+adminShows.openapi(
+  createRoute({
+    method: "get",
+    path: "/{show_id}/sales",
+    tags: ["organizers"],
+    summary: "Sold, held, available and revenue, with the last reconciliation report",
+    security: organizerSecurity,
+    request: { params },
+    responses: {
+      200: { description: "The sales", content: { "application/json": { schema: Sales } } },
+      ...problemResponses(400, 401, 404),
+    },
+  }),
+  async (c) => {
+    const db = c.var.db!;
+    const show = await ownShow(db, c.req.valid("param").show_id, c.var.organizer!.id);
+    const [snapshot, [money], [ticketCount], report] = await Promise.all([
+      c.env.SHOW.getByName(show.id).snapshot(),
+      db
+        .select({
+          confirmed: sql<number>`count(*) filter (where ${orders.status} = 'confirmed')::int`,
+          revenue: sql<number>`coalesce(sum(${orders.totalCents}) filter (where ${orders.status} = 'confirmed'), 0)::int`,
+          refunded: sql<number>`coalesce(sum(${orders.totalCents}) filter (where ${orders.status} = 'refunded'), 0)::int`,
+        })
+        .from(orders)
+        .where(eq(orders.showId, show.id)),
+      db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(tickets)
+        .where(and(eq(tickets.showId, show.id), inArray(tickets.status, ["valid", "checked_in"]))),
+      lastReconciliation(c.env),
+    ]);
+    return c.json(
+      {
+        show_id: show.id,
+        counts: snapshot?.counts ?? { available: 0, held: 0, sold: 0, blocked: 0, capacity: 0 },
+        confirmed_orders: money!.confirmed,
+        tickets_valid: ticketCount!.n,
+        revenue_cents: money!.revenue,
+        refunded_cents: money!.refunded,
+        currency: snapshot?.currency ?? "USD",
+        last_reconciliation: report as Record<string, unknown> | null,
+      },
+      200,
+    );
   },
 );

@@ -14,7 +14,7 @@ export const Hold = z
     hold_id: z.string(),
     show_id: z.string(),
     seat_ids: z.array(z.string()),
-    status: z.enum(["active", "checkout", "sold", "released", "expired"]),
+    status: z.enum(["active", "checkout", "sold", "released", "expired", "refunded"]),
     expires_at_ms: z.number().int(),
     server_time_ms: z.number().int(),
     price_cents: z.number().int(),

@@ -1,0 +1,24 @@
+import type { Database } from "../db/client";
+import { outbox } from "../db/schema";
+
+export type NotificationTopic =
+  | "order.confirmed"
+  | "order.payment_failed"
+  | "hold.expired"
+  | "order.refunded"
+  | "waitlist.offer";
+
+type Writer = Pick<Database, "insert">;
+
+/**
+ * Records that a fan must hear about something. Call it inside the transaction that makes the
+ * change, so the message exists if and only if the change does.
+ */
+export async function enqueueNotification(
+  tx: Writer,
+  topic: NotificationTopic,
+  aggregateId: string,
+  payload: Record<string, unknown>,
+) {
+  await tx.insert(outbox).values({ topic, aggregateId, payload });
+}

@@ -1,0 +1,242 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type Stripe from "stripe";
+import { type Database, pgErrorCode } from "../db/client";
+import { orderItems, orders, payments, refunds, tickets } from "../db/schema";
+import { newId } from "../lib/ids";
+import { enqueueNotification } from "../notifications/outbox";
+import { createStripe } from "../payments/stripe";
+
+// Everything that moves an order after it was placed. Every function here is idempotent and
+// only moves an order forward, so a webhook, a confirm call and the reconciliation cron can
+// all run it, twice, in any order, and converge on the same final state:
+//
+//   pending_payment ─┬─► confirmed ──► refunded
+//                    ├─► payment_failed ─► (confirmed | refund_pending)
+//                    ├─► cancelled ─────► (confirmed | refund_pending)
+//                    └─► refund_pending ─► refunded
+
+export type OrderStatus =
+  | "pending_payment"
+  | "confirmed"
+  | "payment_failed"
+  | "cancelled"
+  | "refund_pending"
+  | "refunded";
+
+/** States a paid order can still be confirmed (or refunded) from. */
+const UNSETTLED: OrderStatus[] = ["pending_payment", "payment_failed", "cancelled"];
+
+type Order = typeof orders.$inferSelect;
+
+export async function loadOrderWithPayment(db: Database, orderId: string) {
+  const [row] = await db
+    .select({ order: orders, payment: payments })
+    .from(orders)
+    .innerJoin(payments, eq(payments.orderId, orders.id))
+    .where(eq(orders.id, orderId));
+  return row;
+}
+
+/**
+ * Finalize a paid order (ARCHITECTURE.md, "Order and payment"): the Show DO turns the hold
+ * into sold seats, then one Postgres transaction confirms the order and payment and issues
+ * the tickets, whose unique index is the last guard against a seat sold twice. If the seats
+ * went to someone else meanwhile, the fan gets the money back instead.
+ */
+export async function finalizeOrder(env: Env, db: Database, orderId: string): Promise<OrderStatus> {
+  const row = await loadOrderWithPayment(db, orderId);
+  if (!row) throw new Error(`finalize: order ${orderId} not found`);
+  const { order } = row;
+  if (!UNSETTLED.includes(order.status as OrderStatus)) return order.status as OrderStatus;
+
+  const sold = await env.SHOW.getByName(order.showId).sellHold(order.holdId);
+  if (sold.ok) {
+    try {
+      return await confirm(db, order);
+    } catch (error) {
+      // Another valid ticket owns one of the seats: the DO and Postgres disagreed. The paid
+      // fan is refunded; reconciliation reports and repairs the DO.
+      if (pgErrorCode(error) !== "23505") throw error;
+      console.error("finalize: ticket unique index refused a seat", orderId);
+    }
+  }
+  return refundOrder(env, db, order, "seat_conflict");
+}
+
+async function confirm(db: Database, order: Order): Promise<OrderStatus> {
+  return db.transaction(async (tx) => {
+    const [confirmed] = await tx
+      .update(orders)
+      .set({ status: "confirmed", confirmedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(orders.id, order.id), inArray(orders.status, UNSETTLED)))
+      .returning();
+    if (!confirmed) {
+      const [current] = await tx.select({ status: orders.status }).from(orders).where(eq(orders.id, order.id));
+      return current!.status as OrderStatus;
+    }
+    await tx
+      .update(payments)
+      .set({ status: "succeeded", lastError: null, updatedAt: sql`now()` })
+      .where(eq(payments.orderId, order.id));
+    const items = await tx.select().from(orderItems).where(eq(orderItems.orderId, order.id));
+    const issued = await tx
+      .insert(tickets)
+      .values(
+        items.map((item) => ({
+          id: newId("tkt"),
+          orderId: order.id,
+          showId: item.showId,
+          seatId: item.seatId,
+          tierId: item.tierId,
+          priceCents: item.priceCents,
+          holderFanId: order.fanId,
+        })),
+      )
+      .returning({ id: tickets.id, seatId: tickets.seatId });
+    await enqueueNotification(tx, "order.confirmed", order.id, {
+      fan_id: order.fanId,
+      order_id: order.id,
+      show_id: order.showId,
+      tickets: issued.map((t) => ({ ticket_id: t.id, seat_id: t.seatId })),
+    });
+    return "confirmed";
+  });
+}
+
+/**
+ * The payment did not go through (declined, canceled, or the order lapsed unpaid): the order
+ * fails and its seats go back on sale at once.
+ */
+export async function failOrder(
+  env: Env,
+  db: Database,
+  orderId: string,
+  outcome: { orderStatus: "payment_failed" | "cancelled"; paymentStatus: "failed" | "canceled"; reason: string },
+): Promise<OrderStatus> {
+  const failed = await db.transaction(async (tx) => {
+    const [order] = await tx
+      .update(orders)
+      .set({ status: outcome.orderStatus, updatedAt: sql`now()` })
+      .where(and(eq(orders.id, orderId), inArray(orders.status, ["pending_payment", "payment_failed"])))
+      .returning();
+    if (!order) return null;
+    await tx
+      .update(payments)
+      .set({ status: outcome.paymentStatus, lastError: outcome.reason, updatedAt: sql`now()` })
+      .where(and(eq(payments.orderId, orderId), sql`${payments.status} <> 'succeeded'`));
+    await enqueueNotification(tx, "order.payment_failed", orderId, {
+      fan_id: order.fanId,
+      order_id: orderId,
+      show_id: order.showId,
+      reason: outcome.reason,
+    });
+    return order;
+  });
+  if (!failed) {
+    const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
+    return current!.status as OrderStatus;
+  }
+  await env.SHOW.getByName(failed.showId).releaseForOrder(failed.holdId);
+  return failed.status as OrderStatus;
+}
+
+/**
+ * Gives a paid fan the money back: the Stripe refund (idempotent per order), then the order,
+ * tickets and seats. Used when the seats were lost to someone else and when an organizer
+ * refunds a confirmed order.
+ */
+export async function refundOrder(
+  env: Env,
+  db: Database,
+  order: Order,
+  reason: "seat_conflict" | "organizer_request",
+): Promise<OrderStatus> {
+  await db
+    .update(orders)
+    .set({ status: "refund_pending", updatedAt: sql`now()` })
+    .where(and(eq(orders.id, order.id), inArray(orders.status, [...UNSETTLED, "confirmed"])));
+  await db.update(payments).set({ status: "succeeded", updatedAt: sql`now()` }).where(eq(payments.orderId, order.id));
+  const [payment] = await db.select().from(payments).where(eq(payments.orderId, order.id));
+  const refund = await createStripe(env).refunds.create(
+    {
+      payment_intent: payment!.providerPaymentId!,
+      reason: reason === "seat_conflict" ? "duplicate" : "requested_by_customer",
+      metadata: { order_id: order.id, reason },
+    },
+    { idempotencyKey: `onsale:refund:${order.id}` },
+  );
+  return recordRefund(env, db, order.id, refund, reason);
+}
+
+/**
+ * Books a Stripe refund against its order: from the refund call itself, or from Stripe's
+ * `charge.refunded` / `refund.*` events (which also covers refunds made in Stripe's dashboard).
+ */
+export async function recordRefund(
+  env: Env,
+  db: Database,
+  orderId: string,
+  refund: Pick<Stripe.Refund, "id" | "amount" | "currency" | "status">,
+  reason: "seat_conflict" | "organizer_request" | "provider",
+): Promise<OrderStatus> {
+  const result = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .select({ order: orders, payment: payments })
+      .from(orders)
+      .innerJoin(payments, eq(payments.orderId, orders.id))
+      .where(eq(orders.id, orderId))
+      .for("update");
+    if (!row) throw new Error(`refund for unknown order ${orderId}`);
+    const settled = refund.status === "succeeded";
+    await tx
+      .insert(refunds)
+      .values({
+        id: newId("ref"),
+        paymentId: row.payment.id,
+        orderId,
+        providerRefundId: refund.id,
+        amountCents: refund.amount,
+        currency: refund.currency.toUpperCase(),
+        reason,
+        status: settled ? "succeeded" : refund.status === "failed" ? "failed" : "pending",
+      })
+      .onConflictDoUpdate({
+        target: refunds.providerRefundId,
+        set: { status: settled ? "succeeded" : sql`${refunds.status}`, updatedAt: sql`now()` },
+      });
+    if (!settled || row.order.status === "refunded") return { order: row.order, changed: false };
+    await tx.update(orders).set({ status: "refunded", updatedAt: sql`now()` }).where(eq(orders.id, orderId));
+    await tx
+      .update(tickets)
+      .set({ status: "void", voidedAt: sql`now()`, barcodeVersion: sql`${tickets.barcodeVersion} + 1` })
+      .where(and(eq(tickets.orderId, orderId), inArray(tickets.status, ["valid", "checked_in"])));
+    await enqueueNotification(tx, "order.refunded", orderId, {
+      fan_id: row.order.fanId,
+      order_id: orderId,
+      amount_cents: refund.amount,
+      currency: refund.currency.toUpperCase(),
+      reason,
+    });
+    return { order: row.order, changed: true };
+  });
+  // Seats the order really owned go back on sale; a conflicted order never owned any.
+  if (result.changed && reason !== "seat_conflict") {
+    await env.SHOW.getByName(result.order.showId).refundHold(result.order.holdId);
+  }
+  const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
+  return current!.status as OrderStatus;
+}
+
+/** Mirrors a PaymentIntent's status onto the payment row, without ever undoing a success. */
+export async function syncPayment(
+  db: Database,
+  orderId: string,
+  intent: Pick<Stripe.PaymentIntent, "status" | "last_payment_error">,
+) {
+  const status =
+    intent.status === "requires_capture" ? "processing" : (intent.status as (typeof payments.$inferSelect)["status"]);
+  await db
+    .update(payments)
+    .set({ status, lastError: intent.last_payment_error?.message ?? null, updatedAt: sql`now()` })
+    .where(and(eq(payments.orderId, orderId), sql`${payments.status} <> 'succeeded'`));
+}

@@ -1,0 +1,128 @@
+import { and, eq, gt, inArray, lt } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { orders, shows, tickets } from "../db/schema";
+import { createStripe } from "../payments/stripe";
+import { failOrder, finalizeOrder, loadOrderWithPayment } from "./lifecycle";
+
+export interface ReconciliationReport {
+  ran_at: string;
+  pending_checked: number;
+  settled_paid: number;
+  settled_cancelled: number;
+  sold_without_ticket_repaired: number;
+  ticket_without_sold_repaired: number;
+  conflicts: { show_id: string; seat_id: string }[];
+  errors: string[];
+}
+
+const REPORT_KEY = "reconciliation:last";
+const BATCH = 100;
+
+/**
+ * The cron's pass over Postgres ↔ Stripe ↔ Show DO (ARCHITECTURE.md, "Reconciliation"):
+ * 1. pending orders past their payment window are settled against Stripe: paid ones are
+ *    finalized, the rest cancelled and their seats released;
+ * 2. seats a DO shows sold without a valid ticket, and valid tickets whose seat the DO does
+ *    not show sold, are repaired; what cannot be repaired is reported.
+ */
+export async function reconcile(env: Env, db: Database, now = Date.now()): Promise<ReconciliationReport> {
+  const report: ReconciliationReport = {
+    ran_at: new Date(now).toISOString(),
+    pending_checked: 0,
+    settled_paid: 0,
+    settled_cancelled: 0,
+    sold_without_ticket_repaired: 0,
+    ticket_without_sold_repaired: 0,
+    conflicts: [],
+    errors: [],
+  };
+  const stripe = createStripe(env);
+
+  const stale = await db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(and(eq(orders.status, "pending_payment"), lt(orders.expiresAt, new Date(now))))
+    .limit(BATCH);
+  for (const { id } of stale) {
+    report.pending_checked++;
+    try {
+      const { payment } = (await loadOrderWithPayment(db, id))!;
+      let intent = payment.providerPaymentId ? await stripe.paymentIntents.retrieve(payment.providerPaymentId) : null;
+      if (intent && intent.status !== "succeeded" && intent.status !== "canceled") {
+        // Cancelling also closes the race with a late payment: a PaymentIntent that succeeded
+        // meanwhile refuses to cancel, and is then finalized below.
+        intent = await stripe.paymentIntents.cancel(intent.id).catch(() => stripe.paymentIntents.retrieve(intent!.id));
+      }
+      if (intent?.status === "succeeded") {
+        await finalizeOrder(env, db, id);
+        report.settled_paid++;
+      } else {
+        await failOrder(env, db, id, { orderStatus: "cancelled", paymentStatus: "canceled", reason: "expired_unpaid" });
+        report.settled_cancelled++;
+      }
+    } catch (error) {
+      report.errors.push(`order ${id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  // Shows with recent sales are the ones whose DO and Postgres can have drifted apart.
+  const active = await db
+    .selectDistinct({ showId: orders.showId })
+    .from(orders)
+    .innerJoin(shows, eq(shows.id, orders.showId))
+    .where(and(gt(orders.updatedAt, new Date(now - 7 * 86_400_000)), eq(shows.status, "published")))
+    .limit(BATCH);
+  for (const { showId } of active) {
+    try {
+      await reconcileShow(env, db, showId, report);
+    } catch (error) {
+      report.errors.push(`show ${showId}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  console.log("reconciliation", JSON.stringify(report));
+  await env.SEAT_MAPS.put(REPORT_KEY, JSON.stringify(report));
+  return report;
+}
+
+async function reconcileShow(env: Env, db: Database, showId: string, report: ReconciliationReport) {
+  const stub = env.SHOW.getByName(showId);
+  const sold = await stub.soldSeats();
+  const valid = await db
+    .select({ seatId: tickets.seatId, holdId: orders.holdId })
+    .from(tickets)
+    .innerJoin(orders, eq(orders.id, tickets.orderId))
+    .where(and(eq(tickets.showId, showId), inArray(tickets.status, ["valid", "checked_in"])));
+  const ticketed = new Set(valid.map((t) => t.seatId));
+  const soldSeats = new Set(sold.map((s) => s.seat_id));
+
+  // Sold in the DO, no valid ticket: unless its order is still being paid, the seat is freed.
+  const orphanHolds = new Set(sold.filter((s) => !ticketed.has(s.seat_id)).map((s) => s.hold_id));
+  for (const holdId of orphanHolds) {
+    const [order] = await db.select({ status: orders.status }).from(orders).where(eq(orders.holdId, holdId));
+    if (order?.status === "pending_payment") continue;
+    if (order?.status === "confirmed") {
+      report.conflicts.push(
+        ...sold.filter((s) => s.hold_id === holdId).map((s) => ({ show_id: showId, seat_id: s.seat_id })),
+      );
+      continue;
+    }
+    await stub.refundHold(holdId);
+    report.sold_without_ticket_repaired += sold.filter((s) => s.hold_id === holdId).length;
+  }
+
+  // A valid ticket the DO does not show as sold: sell the seat to the ticket's hold again.
+  const missing = new Map<string, string[]>();
+  for (const ticket of valid.filter((t) => !soldSeats.has(t.seatId))) {
+    missing.set(ticket.holdId, [...(missing.get(ticket.holdId) ?? []), ticket.seatId]);
+  }
+  for (const [holdId, seatIds] of missing) {
+    const { repaired, conflicts } = await stub.repairSold(holdId, seatIds);
+    report.ticket_without_sold_repaired += repaired.length;
+    report.conflicts.push(...conflicts.map((seatId) => ({ show_id: showId, seat_id: seatId })));
+  }
+}
+
+export async function lastReconciliation(env: Pick<Env, "SEAT_MAPS">): Promise<ReconciliationReport | null> {
+  return env.SEAT_MAPS.get<ReconciliationReport>(REPORT_KEY, "json");
+}

@@ -1,0 +1,184 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq, isNull, or, sql } from "drizzle-orm";
+import { createRouter } from "../app";
+import { orderItems, orders, payments } from "../db/schema";
+import { newId, showIdOfHold } from "../lib/ids";
+import { ApiError, notFound } from "../lib/problem";
+import { fanSecurity, problemResponses } from "../lib/schemas";
+import { database } from "../middleware/database";
+import { fanAuth } from "../middleware/fan-auth";
+import { idempotent } from "../orders/idempotency";
+import { finalizeOrder, loadOrderWithPayment } from "../orders/lifecycle";
+import { loadOrderViews, OrderView } from "../orders/views";
+import { createStripe } from "../payments/stripe";
+
+/** How long a fan has to pay once the order exists; the hold is stretched to cover it. */
+export const PAYMENT_WINDOW_MS = 15 * 60_000;
+
+const OrderCreated = z
+  .object({
+    order_id: z.string(),
+    status: OrderView.shape.status,
+    total_cents: z.number().int(),
+    currency: z.string(),
+    payment: z.object({
+      payment_id: z.string(),
+      client_secret: z.string().nullable().openapi({ description: "For Stripe.js confirmCardPayment" }),
+      status: z.string(),
+    }),
+    expires_at_ms: z.number().int(),
+    server_time_ms: z.number().int(),
+  })
+  .openapi("OrderCreated");
+
+const checkoutRefusals = {
+  hold_not_found: () => notFound("Hold"),
+  hold_expired: () => new ApiError(409, "hold_expired", "The hold expired; hold the seats again"),
+  hold_released: () => new ApiError(409, "hold_released", "The hold was released"),
+  show_cancelled: () => new ApiError(409, "show_cancelled", "This show is cancelled"),
+};
+
+export const fanOrders = createRouter();
+fanOrders.use("*", fanAuth(), database());
+
+fanOrders.openapi(
+  createRoute({
+    method: "post",
+    path: "/",
+    tags: ["fans"],
+    summary: "Order the seats of a hold; the amount comes from the show's prices, never the client",
+    security: fanSecurity,
+    request: {
+      headers: z.object({ "idempotency-key": z.string().min(1).max(255) }),
+      body: {
+        required: true,
+        content: { "application/json": { schema: z.strictObject({ hold_id: z.string().max(120) }) } },
+      },
+    },
+    responses: {
+      201: { description: "The order, awaiting payment", content: { "application/json": { schema: OrderCreated } } },
+      ...problemResponses(400, 401, 404, 409, 415, 422),
+    },
+  }),
+  async (c) => {
+    const { hold_id } = c.req.valid("json");
+    const fanId = c.var.fan!.id;
+    const db = c.var.db!;
+    const showId = showIdOfHold(hold_id);
+    if (!showId) throw notFound("Hold");
+    const result = await idempotent(
+      db,
+      { scope: fanId, route: "POST /v1/orders", key: c.req.valid("header")["idempotency-key"], body: { hold_id } },
+      async () => {
+        const checkout = await c.env.SHOW.getByName(showId).beginCheckout(
+          fanId,
+          hold_id,
+          newId("ord"),
+          PAYMENT_WINDOW_MS,
+        );
+        if (!checkout.ok) throw checkoutRefusals[checkout.code]();
+        const orderId = checkout.order_id;
+        const total = checkout.seats.reduce((sum, seat) => sum + seat.price_cents, 0);
+        const currency = checkout.hold.currency;
+        // Keyed by the order the DO handed out: a retry, or another key for the same hold,
+        // lands on the same rows and the same PaymentIntent.
+        await db.transaction(async (tx) => {
+          const created = await tx
+            .insert(orders)
+            .values({
+              id: orderId,
+              showId,
+              fanId,
+              holdId: hold_id,
+              totalCents: total,
+              currency,
+              expiresAt: new Date(checkout.hold.expires_at_ms),
+            })
+            .onConflictDoNothing()
+            .returning({ id: orders.id });
+          if (created.length === 0) return;
+          await tx.insert(orderItems).values(
+            checkout.seats.map((seat) => ({
+              orderId,
+              showId,
+              seatId: seat.seat_id,
+              tierId: seat.tier_id,
+              priceCents: seat.price_cents,
+            })),
+          );
+          await tx.insert(payments).values({ id: newId("pay"), orderId, amountCents: total, currency });
+        });
+        const { order, payment } = (await loadOrderWithPayment(db, orderId))!;
+
+        let clientSecret: string | null = null;
+        let paymentStatus = payment.status;
+        if (total === 0) {
+          await finalizeOrder(c.env, db, orderId);
+        } else {
+          const intent = await createStripe(c.env).paymentIntents.create(
+            {
+              amount: total,
+              currency: currency.toLowerCase(),
+              // Cards confirmed server-side need no redirect; Stripe.js clients work the same.
+              automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+              description: `Onsale order ${orderId}`,
+              metadata: { order_id: orderId, payment_id: payment.id, show_id: showId, hold_id },
+            },
+            { idempotencyKey: `onsale:payment-intent:${orderId}` },
+          );
+          await db
+            .update(payments)
+            .set({ providerPaymentId: intent.id, updatedAt: sql`now()` })
+            .where(
+              and(
+                eq(payments.id, payment.id),
+                or(isNull(payments.providerPaymentId), eq(payments.providerPaymentId, intent.id)),
+              ),
+            );
+          clientSecret = intent.client_secret;
+          paymentStatus = intent.status === "succeeded" ? "succeeded" : payment.status;
+        }
+        const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
+        return {
+          status: 201,
+          body: {
+            order_id: orderId,
+            status: current!.status,
+            total_cents: order.totalCents,
+            currency: order.currency,
+            payment: { payment_id: payment.id, client_secret: clientSecret, status: paymentStatus },
+            expires_at_ms: order.expiresAt.getTime(),
+            server_time_ms: Date.now(),
+          },
+        };
+      },
+    );
+    if (result.replayed) c.header("idempotent-replayed", "true");
+    return c.json(result.body as z.infer<typeof OrderCreated>, 201);
+  },
+);
+
+fanOrders.openapi(
+  createRoute({
+    method: "get",
+    path: "/{order_id}",
+    tags: ["fans"],
+    summary: "One of the fan's orders, with items, payment and tickets",
+    security: fanSecurity,
+    request: { params: z.object({ order_id: z.string().max(80) }) },
+    responses: {
+      200: { description: "The order", content: { "application/json": { schema: OrderView } } },
+      ...problemResponses(401, 404),
+    },
+  }),
+  async (c) => {
+    const { order_id } = c.req.valid("param");
+    const [owned] = await c.var
+      .db!.select({ id: orders.id })
+      .from(orders)
+      .where(and(eq(orders.id, order_id), eq(orders.fanId, c.var.fan!.id)));
+    if (!owned) throw notFound("Order");
+    const [view] = await loadOrderViews(c.var.db!, [owned.id]);
+    return c.json(view!, 200);
+  },
+);

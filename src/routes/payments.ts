@@ -1,0 +1,118 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import Stripe from "stripe";
+import { createRouter } from "../app";
+import { orders, payments } from "../db/schema";
+import { notFound } from "../lib/problem";
+import { fanSecurity, problemResponses } from "../lib/schemas";
+import { database } from "../middleware/database";
+import { fanAuth } from "../middleware/fan-auth";
+import { idempotent } from "../orders/idempotency";
+import { failOrder, finalizeOrder, syncPayment } from "../orders/lifecycle";
+import { createStripe } from "../payments/stripe";
+
+const ConfirmRequest = z
+  .strictObject({
+    payment_method: z
+      .string()
+      .regex(/^pm_[A-Za-z0-9_]{1,120}$/)
+      .optional()
+      .openapi({ description: "Confirm server-side with this payment method; omit to refresh the status" }),
+  })
+  .openapi("ConfirmPayment");
+
+const ConfirmResult = z
+  .object({
+    payment_id: z.string(),
+    status: z.string(),
+    order_status: z.string(),
+    decline_code: z.string().optional(),
+  })
+  .openapi("PaymentConfirmation");
+
+export const fanPayments = createRouter();
+fanPayments.use("*", fanAuth(), database());
+
+fanPayments.openapi(
+  createRoute({
+    method: "post",
+    path: "/{payment_id}/confirm",
+    tags: ["fans"],
+    summary: "Confirm the payment (API clients) or refresh its status from Stripe; a success finalizes the order",
+    security: fanSecurity,
+    request: {
+      params: z.object({ payment_id: z.string().max(80) }),
+      headers: z.object({ "idempotency-key": z.string().min(1).max(255) }),
+      body: { required: true, content: { "application/json": { schema: ConfirmRequest } } },
+    },
+    responses: {
+      200: {
+        description: "Where the payment and order stand",
+        content: { "application/json": { schema: ConfirmResult } },
+      },
+      ...problemResponses(400, 401, 404, 409, 415, 422),
+    },
+  }),
+  async (c) => {
+    const { payment_id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const key = c.req.valid("header")["idempotency-key"];
+    const db = c.var.db!;
+    const [row] = await db
+      .select({ payment: payments, order: orders })
+      .from(payments)
+      .innerJoin(orders, eq(orders.id, payments.orderId))
+      .where(and(eq(payments.id, payment_id), eq(orders.fanId, c.var.fan!.id)));
+    if (!row?.payment.providerPaymentId) throw notFound("Payment");
+    const { payment, order } = row;
+    const intentId = payment.providerPaymentId!;
+
+    const result = await idempotent(
+      db,
+      { scope: c.var.fan!.id, route: `POST /v1/payments/${payment_id}/confirm`, key, body },
+      async () => {
+        const stripe = createStripe(c.env);
+        let intent: Stripe.PaymentIntent;
+        let declineCode: string | undefined;
+        try {
+          intent = body.payment_method
+            ? await stripe.paymentIntents.confirm(
+                intentId,
+                { payment_method: body.payment_method },
+                { idempotencyKey: `onsale:confirm:${payment_id}:${key}` },
+              )
+            : await stripe.paymentIntents.retrieve(intentId);
+        } catch (error) {
+          if (!(error instanceof Stripe.errors.StripeCardError)) throw error;
+          declineCode = error.decline_code ?? error.code ?? "card_declined";
+          intent = await stripe.paymentIntents.retrieve(intentId);
+        }
+        await syncPayment(db, order.id, intent);
+        let orderStatus = order.status;
+        if (intent.status === "succeeded") orderStatus = await finalizeOrder(c.env, db, order.id);
+        else if (declineCode || intent.status === "canceled") {
+          orderStatus = await failOrder(c.env, db, order.id, {
+            orderStatus: intent.status === "canceled" ? "cancelled" : "payment_failed",
+            paymentStatus: intent.status === "canceled" ? "canceled" : "failed",
+            reason: declineCode ?? "canceled",
+          });
+        }
+        const [current] = await db
+          .select({ status: payments.status })
+          .from(payments)
+          .where(eq(payments.id, payment_id));
+        return {
+          status: 200,
+          body: {
+            payment_id,
+            status: current!.status,
+            order_status: orderStatus,
+            ...(declineCode ? { decline_code: declineCode } : {}),
+          },
+        };
+      },
+    );
+    if (result.replayed) c.header("idempotent-replayed", "true");
+    return c.json(result.body as z.infer<typeof ConfirmResult>, 200);
+  },
+);
