@@ -1,0 +1,117 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { eq, sql } from "drizzle-orm";
+import type { ShowDO } from "../durable-objects/show";
+import type { HoldView } from "../durable-objects/types";
+import { withDatabase } from "../src/db/client";
+import { orders, tickets } from "../src/db/schema";
+import { json } from "./fixtures";
+import { api, bearer, fanToken, uniqueFan } from "./helpers";
+
+export interface Fan {
+  id: string;
+  auth: Record<string, string>;
+}
+
+export interface OrderCreated {
+  order_id: string;
+  status: string;
+  total_cents: number;
+  currency: string;
+  payment: { payment_id: string; client_secret: string | null; status: string };
+  expires_at_ms: number;
+}
+
+export async function newFan(): Promise<Fan> {
+  const id = uniqueFan();
+  return { id, auth: bearer(await fanToken(id)) };
+}
+
+export const holdSeats = async (showId: string, fan: Fan, seatIds: string[]) =>
+  json<HoldView>(
+    await api(`/v1/shows/${showId}/holds`, {
+      method: "POST",
+      headers: { ...fan.auth, "idempotency-key": crypto.randomUUID() },
+      json: { seat_ids: seatIds },
+    }),
+    201,
+  );
+
+export const placeOrder = (
+  fan: Fan,
+  holdId: string,
+  key: string = crypto.randomUUID(),
+  body: object = { hold_id: holdId },
+) => api("/v1/orders", { method: "POST", headers: { ...fan.auth, "idempotency-key": key }, json: body });
+
+export const confirmPayment = (fan: Fan, paymentId: string, body: object = {}, key: string = crypto.randomUUID()) =>
+  api(`/v1/payments/${paymentId}/confirm`, {
+    method: "POST",
+    headers: { ...fan.auth, "idempotency-key": key },
+    json: body,
+  });
+
+/** The local Stripe stand-in's test controls. */
+export const standin = {
+  async events(
+    type?: string,
+  ): Promise<{ id: string; type: string; data: { object: { id: string; metadata?: Record<string, string> } } }[]> {
+    const response = await fetch(`${env.STRIPE_API_URL}/_standin/events${type ? `?type=${type}` : ""}`);
+    return ((await response.json()) as { data: never[] }).data;
+  },
+  async eventFor(type: string, intentId: string) {
+    const all = await standin.events(type);
+    const event = all.find(
+      (e) =>
+        e.data.object.id === intentId || (e.data.object as { payment_intent?: string }).payment_intent === intentId,
+    );
+    if (!event) throw new Error(`no ${type} event for ${intentId}`);
+    return event;
+  },
+  /** Delivers an event to the Worker under test, signed as Stripe would sign it now. */
+  async deliver(eventId: string, tamper?: (body: string) => string) {
+    const response = await fetch(`${env.STRIPE_API_URL}/_standin/events/${eventId}/webhook`);
+    const request = (await response.json()) as { headers: Record<string, string>; body: string };
+    return exports.default.fetch("http://onsale.test/v1/webhooks/stripe", {
+      method: "POST",
+      headers: request.headers,
+      body: tamper ? tamper(request.body) : request.body,
+    });
+  },
+  async succeedAsync(intentId: string) {
+    await fetch(`${env.STRIPE_API_URL}/_standin/payment_intents/${intentId}/succeed`, { method: "POST" });
+  },
+  async intent(intentId: string): Promise<{ id: string; amount: number; status: string; currency: string }> {
+    const response = await fetch(`${env.STRIPE_API_URL}/v1/payment_intents/${intentId}`, {
+      headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },
+    });
+    return response.json();
+  },
+};
+
+export async function intentOf(orderId: string): Promise<string> {
+  return withDatabase(env, async (db) => {
+    const rows = await db.execute(sql`select provider_payment_id from payments where order_id = ${orderId}`);
+    return (rows.rows[0] as { provider_payment_id: string }).provider_payment_id;
+  });
+}
+
+export async function orderRow(orderId: string) {
+  return withDatabase(env, async (db) => (await db.select().from(orders).where(eq(orders.id, orderId)))[0]!);
+}
+
+export async function ticketsOf(orderId: string) {
+  return withDatabase(env, (db) => db.select().from(tickets).where(eq(tickets.orderId, orderId)));
+}
+
+/** Moves the Show DO's clock (expiry is server time) and runs its alarm at that instant. */
+export async function expireHoldsAt(showId: string, at: number) {
+  const stub = env.SHOW.getByName(showId);
+  await runInDurableObject(stub, (instance: ShowDO) => {
+    instance.clock = () => at;
+  });
+  await runInDurableObject(stub, (instance: ShowDO) => instance.alarm());
+  await runInDurableObject(stub, (instance: ShowDO) => {
+    instance.clock = () => Date.now();
+  });
+}
