@@ -141,6 +141,11 @@ try {
   if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
   const demo = await seed.json();
 
+  // wrangler dev does not fire cron triggers by itself: reconciliation and the outbox
+  // publisher run every minute here as they would in production.
+  const cron = setInterval(() => fetch(`${base}/cdn-cgi/local/scheduled`).catch(() => {}), 60_000);
+  cleanups.push(() => clearInterval(cron));
+
   console.log(`
   Onsale is running.
     API            ${base}
@@ -149,6 +154,7 @@ try {
     Organizer key  ${organizerKey}
     Fan token      curl -X POST ${base}/v1/dev/tokens -H 'content-type: application/json' -d '{"fan_id":"fan_1"}'
     Demo show      ${demo.showOnSale} (on sale now), ${demo.showLater}
+    Mailbox        ${base}/v1/dev/mailbox   (emails the platform would have sent)
     Postgres       ${databaseUrl}
     Stripe         ${stripe.STRIPE_API_URL ?? "api.stripe.com (STRIPE_SECRET_KEY)"}
   Ctrl-C stops everything.

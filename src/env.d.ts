@@ -25,6 +25,14 @@ interface OnsaleSecrets {
 interface OnsaleSecrets {
   /** HS256 secret for waiting-room queue tickets and admission tokens (signed and checked by the Worker). */
   QUEUE_TICKET_SECRET?: string;
+  /** JWKS ({"keys": [...]}) of retired ticket-signing public keys, still accepted and published after a rotation. */
+  TICKET_PREVIOUS_PUBLIC_JWKS?: string;
+  /** Resend API key: with it, notifications are emailed; without it they go to the dev mailbox (KV). */
+  RESEND_API_KEY?: string;
+  /** Override of Resend's API origin (tests point it at an unreachable address to make sending fail). */
+  RESEND_API_URL?: string;
+  /** Sender of notification emails, e.g. "Onsale <tickets@example.com>". */
+  EMAIL_FROM?: string;
 }
 
 interface Env extends OnsaleSecrets {}

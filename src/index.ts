@@ -4,6 +4,12 @@ import { requestId } from "hono/request-id";
 import { createRouter } from "./app";
 import { withDatabase } from "./db/client";
 import { ApiError, problemResponse } from "./lib/problem";
+import {
+  consumeNotifications,
+  type NotificationMessage,
+  publishOutbox,
+  recordDeadLetters,
+} from "./notifications/delivery";
 import { reconcile } from "./orders/reconcile";
 import { adminEvents } from "./routes/admin-events";
 import { adminOrders } from "./routes/admin-orders";
@@ -19,8 +25,10 @@ import { organizer } from "./routes/organizer";
 import { fanPayments } from "./routes/payments";
 import { seatMaps } from "./routes/seat-maps";
 import { fanShows } from "./routes/shows";
+import { fanTickets } from "./routes/tickets";
 import { waitingRoom } from "./routes/waiting-room";
 import { webhooks } from "./routes/webhooks";
+import { publicJwks } from "./tickets/barcode";
 
 export { ShowDO } from "../durable-objects/show";
 
@@ -38,6 +46,7 @@ app.route("/v1/waiting-room", waitingRoom);
 app.route("/v1/orders", fanOrders);
 app.route("/v1/payments", fanPayments);
 app.route("/v1/webhooks", webhooks);
+app.route("/v1/tickets", fanTickets);
 app.route("/v1/admin/organizer", organizer);
 app.route("/v1/admin/venues", adminVenues);
 app.route("/v1/admin/events", adminEvents);
@@ -65,6 +74,10 @@ app.doc31("/openapi.json", {
   },
 });
 app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Onsale API" }));
+app.get("/.well-known/jwks.json", async (c) => {
+  c.header("cache-control", "public, max-age=300");
+  return c.json(await publicJwks(c.env));
+});
 
 /** Hono's own HTTP errors (body parsing, media type) mapped to stable problem codes. */
 function fromHttpException(error: HTTPException): ApiError {
@@ -94,8 +107,21 @@ app.notFound((c) =>
 
 export default {
   fetch: app.fetch,
-  /** Cron: reconciliation of Postgres, Stripe and the Show DOs. */
+  /** Cron: reconciliation of Postgres, Stripe and the Show DOs; then the outbox is published. */
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(withDatabase(env, (db) => reconcile(env, db)));
+    ctx.waitUntil(
+      withDatabase(env, async (db) => {
+        await reconcile(env, db);
+        await publishOutbox(env, db);
+      }),
+    );
+  },
+  /** Notifications from the outbox, and the dead letters they become after the last retry. */
+  async queue(batch, env) {
+    await withDatabase(env, (db) =>
+      batch.queue.endsWith("-dlq")
+        ? recordDeadLetters(db, batch as MessageBatch<NotificationMessage>)
+        : consumeNotifications(env, db, batch as MessageBatch<NotificationMessage>),
+    );
   },
 } satisfies ExportedHandler<Env>;

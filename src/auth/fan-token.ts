@@ -3,6 +3,8 @@ import { ApiError } from "../lib/problem";
 
 export interface Fan {
   id: string;
+  /** The `email` claim, when the identity provider includes one: where notifications go. */
+  email?: string;
 }
 
 type FanTokenEnv = Pick<Env, "FAN_JWT_SECRET" | "FAN_JWT_JWKS_URL" | "FAN_JWT_ISSUER" | "FAN_JWT_AUDIENCE">;
@@ -40,7 +42,8 @@ export async function verifyFanToken(env: FanTokenEnv, token: string): Promise<F
     });
     if (!payload.sub || payload.sub.length > 128)
       throw unauthorized("invalid_token", "The token has no usable subject");
-    return { id: payload.sub };
+    const email = typeof payload.email === "string" && payload.email.length <= 320 ? payload.email : undefined;
+    return { id: payload.sub, ...(email ? { email } : {}) };
   } catch (error) {
     if (error instanceof ApiError) throw error;
     if (error instanceof errors.JWTExpired) throw unauthorized("token_expired", "The bearer token has expired");

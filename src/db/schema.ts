@@ -199,6 +199,8 @@ export const orders = pgTable(
       .notNull()
       .references(() => shows.id),
     fanId: text("fan_id").notNull(),
+    /** From the fan token's `email` claim, when the identity provider sends one: where notices go. */
+    fanEmail: text("fan_email"),
     holdId: text("hold_id").notNull(),
     status: text("status").notNull().default("pending_payment"),
     totalCents: integer("total_cents").notNull(),
@@ -395,6 +397,10 @@ export const outbox = pgTable(
     payload: jsonb("payload").notNull(),
     createdAt: createdAt(),
     publishedAt: timestamp("published_at", { withTimezone: true }),
+    /** Set once the message was handed to the email provider: duplicates of it are dropped. */
+    sentAt: timestamp("sent_at", { withTimezone: true }),
+    /** A consumer working on the message holds it until then, so a duplicate delivery waits. */
+    sendingUntil: timestamp("sending_until", { withTimezone: true }),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
     deadLettered: boolean("dead_lettered").notNull().default(false),

@@ -95,6 +95,7 @@ async function confirm(db: Database, order: Order): Promise<OrderStatus> {
       .returning({ id: tickets.id, seatId: tickets.seatId });
     await enqueueNotification(tx, "order.confirmed", order.id, {
       fan_id: order.fanId,
+      email: order.fanEmail,
       order_id: order.id,
       show_id: order.showId,
       tickets: issued.map((t) => ({ ticket_id: t.id, seat_id: t.seatId })),
@@ -126,6 +127,7 @@ export async function failOrder(
       .where(and(eq(payments.orderId, orderId), sql`${payments.status} <> 'succeeded'`));
     await enqueueNotification(tx, "order.payment_failed", orderId, {
       fan_id: order.fanId,
+      email: order.fanEmail,
       order_id: orderId,
       show_id: order.showId,
       reason: outcome.reason,
@@ -212,6 +214,7 @@ export async function recordRefund(
       .where(and(eq(tickets.orderId, orderId), inArray(tickets.status, ["valid", "checked_in"])));
     await enqueueNotification(tx, "order.refunded", orderId, {
       fan_id: row.order.fanId,
+      email: row.order.fanEmail,
       order_id: orderId,
       amount_cents: refund.amount,
       currency: refund.currency.toUpperCase(),

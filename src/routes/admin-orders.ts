@@ -6,12 +6,13 @@ import { ApiError, notFound } from "../lib/problem";
 import { organizerSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
 import { organizerAuth } from "../middleware/organizer-auth";
+import { flushOutbox } from "../middleware/outbox";
 import { idempotent } from "../orders/idempotency";
 import { refundOrder } from "../orders/lifecycle";
 import { loadOrderViews, OrderView } from "../orders/views";
 
 export const adminOrders = createRouter();
-adminOrders.use("*", database(), organizerAuth());
+adminOrders.use("*", database(), organizerAuth(), flushOutbox());
 
 adminOrders.openapi(
   createRoute({

@@ -11,6 +11,7 @@ import { organizerSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
 import { organizerAuth } from "../middleware/organizer-auth";
 import { lastReconciliation } from "../orders/reconcile";
+import { verifyTicketBarcode } from "../tickets/barcode";
 import { forgetRoomStatus } from "../waiting-room/edge-status";
 
 const SeatCounts = z
@@ -318,5 +319,76 @@ adminShows.openapi(
       },
       200,
     );
+  },
+);
+
+const CheckIn = z
+  .object({
+    result: z.enum(["valid", "already_checked_in", "void", "invalid", "wrong_show"]),
+    ticket_id: z.string().nullable(),
+    seat_id: z.string().nullable(),
+    checked_in_at: z.string().nullable(),
+  })
+  .openapi("CheckIn");
+
+adminShows.openapi(
+  createRoute({
+    method: "post",
+    path: "/{show_id}/check-ins",
+    tags: ["organizers"],
+    summary: "Gate scan: valid, already checked in (with when), void, invalid or wrong show",
+    description: "Every scan gets an answer; a ticket checks in once, even when two gates scan it at the same moment.",
+    security: organizerSecurity,
+    request: {
+      params,
+      body: {
+        required: true,
+        content: { "application/json": { schema: z.strictObject({ barcode: z.string().max(4096) }) } },
+      },
+    },
+    responses: {
+      200: { description: "The verdict", content: { "application/json": { schema: CheckIn } } },
+      ...problemResponses(400, 401, 404, 415, 422),
+    },
+  }),
+  async (c) => {
+    const db = c.var.db!;
+    const show = await ownShow(db, c.req.valid("param").show_id, c.var.organizer!.id);
+    const verdict = (result: z.infer<typeof CheckIn>["result"], ticket?: typeof tickets.$inferSelect) =>
+      c.json(
+        {
+          result,
+          ticket_id: ticket?.id ?? null,
+          seat_id: ticket?.seatId ?? null,
+          checked_in_at: ticket?.checkedInAt?.toISOString() ?? null,
+        },
+        200,
+      );
+    const scanned = await verifyTicketBarcode(c.env, c.req.valid("json").barcode);
+    if (!scanned.valid) return verdict("invalid");
+    const { claims } = scanned;
+    if (claims.sid !== show.id) return verdict("wrong_show");
+    // One conditional UPDATE: of two gates scanning at once, exactly one flips the ticket.
+    const [admitted] = await db
+      .update(tickets)
+      .set({ status: "checked_in", checkedInAt: sql`now()` })
+      .where(
+        and(
+          eq(tickets.id, claims.tid),
+          eq(tickets.showId, show.id),
+          eq(tickets.status, "valid"),
+          eq(tickets.barcodeVersion, claims.v),
+        ),
+      )
+      .returning();
+    if (admitted) return verdict("valid", admitted);
+    const [ticket] = await db
+      .select()
+      .from(tickets)
+      .where(and(eq(tickets.id, claims.tid), eq(tickets.showId, show.id)));
+    if (!ticket) return verdict("invalid");
+    if (ticket.status === "checked_in" && ticket.barcodeVersion === claims.v)
+      return verdict("already_checked_in", ticket);
+    return verdict("void", ticket);
   },
 );

@@ -5,6 +5,7 @@ import { seedDemo } from "../catalog/demo";
 import { ApiError } from "../lib/problem";
 import { problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
+import { DevMailbox } from "../notifications/email";
 
 const TokenRequest = z
   .strictObject({
@@ -72,3 +73,5 @@ dev.openapi(
 // that does nothing, so a hold's cost can be read as a ratio on a noisy machine.
 dev.get("/noop", (c) => c.json({ ok: true }));
 dev.get("/noop-do/:show_id", async (c) => c.json({ now: await c.env.SHOW.getByName(c.req.param("show_id")).noop() }));
+
+dev.get("/mailbox", async (c) => c.json({ data: await new DevMailbox(c.env.MAILBOX).list() }));

@@ -7,6 +7,7 @@ import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
 import { fanAuth } from "../middleware/fan-auth";
+import { flushOutbox } from "../middleware/outbox";
 import { idempotent } from "../orders/idempotency";
 import { finalizeOrder, loadOrderWithPayment } from "../orders/lifecycle";
 import { loadOrderViews, OrderView } from "../orders/views";
@@ -39,7 +40,7 @@ const checkoutRefusals = {
 };
 
 export const fanOrders = createRouter();
-fanOrders.use("*", fanAuth(), database());
+fanOrders.use("*", fanAuth(), database(), flushOutbox());
 
 fanOrders.openapi(
   createRoute({
@@ -89,6 +90,7 @@ fanOrders.openapi(
               id: orderId,
               showId,
               fanId,
+              fanEmail: c.var.fan!.email ?? null,
               holdId: hold_id,
               totalCents: total,
               currency,

@@ -7,6 +7,7 @@ import { notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
 import { fanAuth } from "../middleware/fan-auth";
+import { flushOutbox } from "../middleware/outbox";
 import { idempotent } from "../orders/idempotency";
 import { failOrder, finalizeOrder, syncPayment } from "../orders/lifecycle";
 import { createStripe } from "../payments/stripe";
@@ -31,7 +32,7 @@ const ConfirmResult = z
   .openapi("PaymentConfirmation");
 
 export const fanPayments = createRouter();
-fanPayments.use("*", fanAuth(), database());
+fanPayments.use("*", fanAuth(), database(), flushOutbox());
 
 fanPayments.openapi(
   createRoute({

@@ -7,11 +7,12 @@ import { payments, webhookEvents } from "../db/schema";
 import { ApiError } from "../lib/problem";
 import { problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
+import { flushOutbox } from "../middleware/outbox";
 import { failOrder, finalizeOrder, recordRefund, syncPayment } from "../orders/lifecycle";
 import { createStripe, stripeCrypto } from "../payments/stripe";
 
 export const webhooks = createRouter();
-webhooks.use("*", database());
+webhooks.use("*", database(), flushOutbox());
 
 async function orderOfIntent(db: Database, intentId: string | null | undefined): Promise<string | null> {
   if (!intentId) return null;

@@ -34,7 +34,7 @@ export type TicketBarcodeVerification =
   | { valid: true; claims: TicketBarcodeClaims }
   | { valid: false; reason: "forged" | "malformed" };
 
-type TicketSigningEnv = Pick<Env, "TICKET_SIGNING_JWK">;
+type TicketSigningEnv = Pick<Env, "TICKET_SIGNING_JWK" | "TICKET_PREVIOUS_PUBLIC_JWKS">;
 
 export const TICKET_BARCODE_TYP = "onsale-ticket+jwt";
 const ALGORITHM = "EdDSA";
@@ -97,19 +97,50 @@ export async function signTicketBarcode(env: TicketSigningEnv, ticket: TicketBar
     .sign(key.privateKey);
 }
 
+// Public keys retired by a rotation: barcodes already issued under them keep verifying, and
+// gates keep finding them in the JWKS, while new barcodes are signed with the current key.
+const previousKeys = new Map<string, Promise<Map<string, { publicKey: CryptoKey; publicJwk: JWK }>>>();
+
+function retiredKeys(env: TicketSigningEnv) {
+  const raw = env.TICKET_PREVIOUS_PUBLIC_JWKS ?? "";
+  let keys = previousKeys.get(raw);
+  if (!keys) {
+    keys = (async () => {
+      const byKid = new Map<string, { publicKey: CryptoKey; publicJwk: JWK }>();
+      if (!raw) return byKid;
+      let set: JSONWebKeySet;
+      try {
+        set = JSON.parse(raw);
+      } catch {
+        throw notConfigured("TICKET_PREVIOUS_PUBLIC_JWKS is not valid JSON");
+      }
+      for (const { kty, crv, x, kid } of set.keys ?? []) {
+        if (kty !== "OKP" || crv !== "Ed25519" || !x || !kid) continue;
+        const publicKey = (await importJWK({ kty, crv, x }, ALGORITHM)) as CryptoKey;
+        byKid.set(kid, { publicKey, publicJwk: { kty, crv, x, kid, alg: ALGORITHM, use: "sig" } });
+      }
+      return byKid;
+    })();
+    previousKeys.set(raw, keys);
+  }
+  return keys;
+}
+
 const forged = { valid: false, reason: "forged" } as const;
 const malformed = { valid: false, reason: "malformed" } as const;
 
 /** Never throws for bad input: every barcode a gate can scan gets an answer. */
 export async function verifyTicketBarcode(env: TicketSigningEnv, barcode: string): Promise<TicketBarcodeVerification> {
-  const key = await signingKey(env);
+  const [key, retired] = await Promise.all([signingKey(env), retiredKeys(env)]);
   if (barcode.length > MAX_BARCODE_LENGTH) return malformed;
   try {
     const { payload } = await jwtVerify(
       barcode,
       (header) => {
-        if (header.kid !== key.kid) throw new errors.JWKSNoMatchingKey();
-        return key.publicKey;
+        if (header.kid === key.kid) return key.publicKey;
+        const old = header.kid ? retired.get(header.kid) : undefined;
+        if (!old) throw new errors.JWKSNoMatchingKey();
+        return old.publicKey;
       },
       // Pinned: a token naming HS256 (or `none`) is refused before any key is consulted.
       { algorithms: [ALGORITHM], typ: TICKET_BARCODE_TYP },
@@ -141,8 +172,8 @@ export async function verifyTicketBarcode(env: TicketSigningEnv, barcode: string
   }
 }
 
-/** The public half of the signing key, for /.well-known/jwks.json. */
+/** The public half of the signing key, and the retired ones still honoured, for /.well-known/jwks.json. */
 export async function publicJwks(env: TicketSigningEnv): Promise<JSONWebKeySet> {
-  const key = await signingKey(env);
-  return { keys: [key.publicJwk] };
+  const [key, retired] = await Promise.all([signingKey(env), retiredKeys(env)]);
+  return { keys: [key.publicJwk, ...[...retired.values()].map((k) => k.publicJwk)] };
 }
