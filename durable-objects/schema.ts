@@ -105,6 +105,26 @@ export const showMigrations: readonly ShowMigration[] = [
       CREATE INDEX room_queue_admitted ON room_queue (admitted_at_ms);
     `,
   },
+  {
+    id: 3,
+    description: "waitlist",
+    sql: `
+      CREATE TABLE waitlist (
+        entry_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        fan_id TEXT NOT NULL,
+        email TEXT,
+        quantity INTEGER NOT NULL CHECK (quantity >= 1),
+        section_id TEXT,
+        status TEXT NOT NULL CHECK (status IN ('waiting', 'offered', 'lapsed', 'fulfilled', 'left')),
+        joined_at_ms INTEGER NOT NULL,
+        offer_hold_id TEXT,
+        notified INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX waitlist_by_status ON waitlist (status, entry_id);
+      CREATE INDEX waitlist_by_fan ON waitlist (fan_id, status);
+      CREATE INDEX waitlist_by_offer ON waitlist (offer_hold_id);
+    `,
+  },
 ];
 
 /** Applies pending migrations; returns the schema version now in force. */

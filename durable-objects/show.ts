@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
+import { withDatabase } from "../src/db/client";
 import { newHoldId } from "../src/lib/ids";
+import { enqueueNotification } from "../src/notifications/outbox";
 import { migrateShowSchema } from "./schema";
 import { nextSeatStatus, type SeatEvent, type SeatStatus, seatStatuses } from "./seat-state";
 import type {
@@ -22,8 +24,11 @@ import type {
   ShowInit,
   ShowSnapshot,
   SoldSeat,
+  WaitlistEntry,
+  WaitlistOutcome,
 } from "./types";
 import { WaitingRoom } from "./waiting-room";
+import { Waitlist } from "./waitlist";
 
 export type * from "./types";
 
@@ -73,11 +78,13 @@ export class ShowDO extends DurableObject<Env> {
   /** Server time; replaced only by tests that drive expiry without sleeping. */
   clock: () => number = () => Date.now();
   private readonly room: WaitingRoom;
+  private readonly waitlist: Waitlist;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.room = new WaitingRoom(ctx.storage, () => this.clock());
+    this.waitlist = new Waitlist(ctx.storage.sql, () => this.clock());
     ctx.blockConcurrencyWhile(async () => {
       this.schemaVersion = migrateShowSchema(ctx.storage);
       this.alarmAtMs = await ctx.storage.getAlarm();
@@ -249,6 +256,7 @@ export class ShowDO extends DurableObject<Env> {
         this.sql.exec("UPDATE seats SET status = ?, block_reason = ? WHERE seat_id = ?", target, reason, id);
       }
     });
+    if (event === "unblock" && changed.length) this.serveWaitlist();
     return { ok: true, changed, unchanged: seatIds.filter((id) => !changed.includes(id)), counts: this.counts() };
   }
 
@@ -301,6 +309,20 @@ export class ShowDO extends DurableObject<Env> {
       seatIds = picked;
     }
 
+    const holdId = this.createHold(config, request.fan_id, seatIds, request.idempotency_key, request.request_hash, now);
+    const created = this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ?", holdId).one();
+    return { ok: true, replayed: false, hold: this.view(created, config, now) };
+  }
+
+  /** Flips the seats to held for a new hold, in one transaction, and arms its expiry. */
+  private createHold(
+    config: ConfigRow,
+    fanId: string,
+    seatIds: string[],
+    key: string,
+    hash: string,
+    now: number,
+  ): string {
     const holdId = newHoldId(config.show_id);
     const expiresAt = now + config.hold_ttl_ms;
     let price = 0;
@@ -308,7 +330,8 @@ export class ShowDO extends DurableObject<Env> {
       for (const seatId of seatIds) {
         const { price_cents } = this.sql
           .exec<{ price_cents: number }>(
-            "UPDATE seats SET status = 'held', hold_id = ? WHERE seat_id = ? AND status = 'available' RETURNING price_cents",
+            "UPDATE seats SET status = ?, hold_id = ? WHERE seat_id = ? AND status = 'available' RETURNING price_cents",
+            nextSeatStatus("available", "hold"),
             holdId,
             seatId,
           )
@@ -320,18 +343,115 @@ export class ShowDO extends DurableObject<Env> {
            idempotency_key, request_hash)
          VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
         holdId,
-        request.fan_id,
+        fanId,
         JSON.stringify(seatIds),
         price,
         expiresAt,
         now,
-        request.idempotency_key,
-        request.request_hash,
+        key,
+        hash,
       );
     });
     this.armAlarm(expiresAt);
-    const created = this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ?", holdId).one();
-    return { ok: true, replayed: false, hold: this.view(created, config, now) };
+    return holdId;
+  }
+
+  // ── waitlist ───────────────────────────────────────────────────────────────────────────
+
+  /** Join the waitlist of a sold-out show (or section). Joining again returns the same entry. */
+  joinWaitlist(fanId: string, email: string | null, quantity: number, sectionId: string | null): WaitlistOutcome {
+    const config = this.config();
+    if (!config) return { ok: false, code: "show_not_found" };
+    if (config.status === "cancelled") return { ok: false, code: "show_cancelled" };
+    if (quantity > config.ticket_limit) return { ok: false, code: "limit_exceeded", limit: config.ticket_limit };
+    this.expireDue(this.clock());
+    const scope = sectionId === null ? "" : "WHERE section_id = ?";
+    const { total, available } = this.sql
+      .exec<{ total: number; available: number }>(
+        `SELECT count(*) AS total, coalesce(sum(CASE WHEN status = 'available' THEN 1 ELSE 0 END), 0) AS available
+         FROM seats ${scope}`,
+        ...(sectionId === null ? [] : [sectionId]),
+      )
+      .one();
+    if (total === 0) return { ok: false, code: sectionId === null ? "show_not_found" : "unknown_section" };
+    const existing = this.waitlist.status(fanId);
+    const isLive = existing && (existing.status === "waiting" || existing.status === "offered");
+    if (available > 0 && !isLive) return { ok: false, code: "not_sold_out" };
+    return { ok: true, entry: this.waitlist.join(fanId, email, quantity, sectionId) };
+  }
+
+  /** Leave the waitlist; an outstanding offer is released and moves on to the next fan. */
+  leaveWaitlist(fanId: string): WaitlistEntry | null {
+    if (!this.config()) return null;
+    const left = this.waitlist.leave(fanId);
+    if (left?.offer_hold_id) {
+      const hold = this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ?", left.offer_hold_id).toArray()[0];
+      if (hold && (hold.status === "active" || hold.status === "checkout")) {
+        this.ctx.storage.transactionSync(() => this.endHold(hold, "released"));
+      }
+      this.serveWaitlist();
+    }
+    return this.waitlist.status(fanId);
+  }
+
+  waitlistStatus(fanId: string): WaitlistEntry | null {
+    return this.config() ? this.waitlist.status(fanId) : null;
+  }
+
+  /** Seats came back: offer them down the waitlist, and tell the fans who got an offer. */
+  private serveWaitlist() {
+    const config = this.config();
+    if (!config || config.status === "cancelled") return;
+    const now = this.clock();
+    const offers = this.waitlist.serve({
+      pick: (sectionId, quantity) => {
+        const sections =
+          sectionId === null
+            ? this.sql
+                .exec<{ section_id: string }>(
+                  "SELECT DISTINCT section_id FROM seats WHERE status = 'available' ORDER BY section_id",
+                )
+                .toArray()
+            : [{ section_id: sectionId }];
+        for (const { section_id } of sections) {
+          const picked = this.bestAvailable(section_id, quantity, false);
+          if (Array.isArray(picked)) return picked;
+        }
+        return null;
+      },
+      hold: (fanId, seatIds, key) => this.createHold(config, fanId, seatIds, key, key, now),
+      heldBy: (fanId) => this.seatsOfFan(fanId),
+      limit: () => config.ticket_limit,
+    });
+    if (offers.length) this.ctx.waitUntil(this.notifyOffers());
+  }
+
+  /**
+   * Writes a `waitlist.offer` notification to the Postgres outbox for each offer not yet told.
+   * Runs after the offers are committed here; the alarm retries it if Postgres was away.
+   */
+  private async notifyOffers() {
+    const pending = this.waitlist.unnotified();
+    if (pending.length === 0) return;
+    const config = this.config()!;
+    try {
+      await withDatabase(this.env, async (db) => {
+        for (const entry of pending) {
+          const hold = this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ?", entry.offer_hold_id).one();
+          await enqueueNotification(db, "waitlist.offer", hold.hold_id, {
+            fan_id: entry.fan_id,
+            email: entry.email,
+            show_id: config.show_id,
+            hold_id: hold.hold_id,
+            seat_ids: JSON.parse(hold.seat_ids),
+            expires_at_ms: hold.expires_at_ms,
+          });
+        }
+      });
+      this.waitlist.markNotified(pending.map((entry) => entry.entry_id));
+    } catch (error) {
+      console.warn("waitlist offer notice not written yet", error instanceof Error ? error.message : error);
+    }
   }
 
   /** A fan's own hold; another fan's hold does not exist for them. */
@@ -354,6 +474,7 @@ export class ShowDO extends DurableObject<Env> {
     if (!hold) return null;
     if (hold.status === "active" || hold.status === "checkout") {
       this.ctx.storage.transactionSync(() => this.endHold(hold, "released"));
+      this.serveWaitlist();
     }
     return this.view(this.ownHold(fanId, holdId)!, config, now);
   }
@@ -427,6 +548,7 @@ export class ShowDO extends DurableObject<Env> {
         this.sql.exec("UPDATE seats SET status = ? WHERE seat_id = ?", nextSeatStatus("held", "sell"), seatId);
       }
       this.sql.exec("UPDATE holds SET status = 'sold', version = version + 1 WHERE hold_id = ?", holdId);
+      this.waitlist.offerTaken(holdId);
     });
     return { ok: true, seat_ids: seatIds };
   }
@@ -463,6 +585,7 @@ export class ShowDO extends DurableObject<Env> {
         }
         this.sql.exec("UPDATE holds SET status = 'refunded', version = version + 1 WHERE hold_id = ?", holdId);
       });
+      this.serveWaitlist();
     }
     return this.view(
       this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ?", holdId).one(),
@@ -520,6 +643,7 @@ export class ShowDO extends DurableObject<Env> {
     this.expireDue(now);
     if (this.config()) this.room.tick(now);
     this.rearm(now);
+    await this.notifyOffers();
   }
 
   private rearm(now: number) {
@@ -584,6 +708,7 @@ export class ShowDO extends DurableObject<Env> {
       this.ctx.storage.transactionSync(() => {
         for (const hold of due) this.endHold(hold, "expired");
       });
+      this.serveWaitlist();
     }
     return due.length;
   }
@@ -604,6 +729,7 @@ export class ShowDO extends DurableObject<Env> {
       if (next) this.sql.exec("UPDATE seats SET status = ?, hold_id = NULL WHERE seat_id = ?", next, seatId);
     }
     this.sql.exec("UPDATE holds SET status = ?, version = version + 1 WHERE hold_id = ?", status, hold.hold_id);
+    this.waitlist.offerEnded(hold.hold_id);
   }
 
   private armAlarm(at: number) {

@@ -167,3 +167,19 @@ export type SoldSeat = {
   hold_id: string;
   order_id: string | null;
 };
+
+export interface WaitlistEntry {
+  fan_id: string;
+  quantity: number;
+  section_id: string | null;
+  status: "waiting" | "offered" | "lapsed" | "fulfilled" | "left";
+  /** 1 for the next fan to be offered seats; null once no longer waiting. */
+  position: number | null;
+  joined_at_ms: number;
+  offer_hold_id: string | null;
+}
+
+export type WaitlistOutcome =
+  | { ok: true; entry: WaitlistEntry }
+  | { ok: false; code: "show_not_found" | "show_cancelled" | "not_sold_out" | "unknown_section" }
+  | { ok: false; code: "limit_exceeded"; limit: number };

@@ -27,6 +27,7 @@ import { seatMaps } from "./routes/seat-maps";
 import { fanShows } from "./routes/shows";
 import { fanTickets } from "./routes/tickets";
 import { waitingRoom } from "./routes/waiting-room";
+import { waitlist } from "./routes/waitlist";
 import { webhooks } from "./routes/webhooks";
 import { publicJwks } from "./tickets/barcode";
 
@@ -42,6 +43,7 @@ app.route("/v1/events", fanEvents);
 app.route("/v1/shows", fanShows);
 app.route("/v1/seat-maps", seatMaps);
 app.route("/v1", holds);
+app.route("/v1", waitlist);
 app.route("/v1/waiting-room", waitingRoom);
 app.route("/v1/orders", fanOrders);
 app.route("/v1/payments", fanPayments);
