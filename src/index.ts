@@ -119,7 +119,7 @@ export default {
     );
   },
   /** Notifications from the outbox, and the dead letters they become after the last retry. */
-  async queue(batch, env) {
+  async queue(batch, env, _ctx) {
     await withDatabase(env, (db) =>
       batch.queue.endsWith("-dlq")
         ? recordDeadLetters(db, batch as MessageBatch<NotificationMessage>)

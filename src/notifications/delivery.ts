@@ -134,6 +134,9 @@ export async function deliverNotification(
   return to ? "sent" : "no_address";
 }
 
+/** Exponential backoff: 5 s, 10 s, 20 s … capped at ten minutes. */
+export const retryDelaySeconds = (attempts: number) => Math.min(600, 5 * 2 ** (Math.max(1, attempts) - 1));
+
 /** Queue consumer for notifications: retries with exponential backoff, then the DLQ takes over. */
 export async function consumeNotifications(env: Env, db: Database, batch: MessageBatch<NotificationMessage>) {
   for (const message of batch.messages) {
@@ -143,7 +146,7 @@ export async function consumeNotifications(env: Env, db: Database, batch: Messag
       else message.ack();
     } catch (error) {
       console.warn("notification failed", message.body.outbox_id, error instanceof Error ? error.message : error);
-      message.retry({ delaySeconds: Math.min(600, 5 * 2 ** (message.attempts - 1)) });
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }
   }
 }
