@@ -79,6 +79,7 @@ export class ShowDO extends DurableObject<Env> {
   clock: () => number = () => Date.now();
   private readonly room: WaitingRoom;
   private readonly waitlist: Waitlist;
+  private cachedConfig: ConfigRow | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -132,6 +133,7 @@ export class ShowDO extends DurableObject<Env> {
         init.seat_map_version,
         this.clock(),
       );
+      this.cachedConfig = undefined;
       for (const seat of init.seats) {
         this.sql.exec(
           `INSERT INTO seats (seat_id, section_id, row_label, row_index, seat_index, accessible, tier_id,
@@ -165,6 +167,7 @@ export class ShowDO extends DurableObject<Env> {
     if (!this.config()) return null;
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE show_config SET status = 'cancelled'");
+      this.cachedConfig = undefined;
       for (const hold of this.sql.exec<HoldRow>(`SELECT * FROM holds WHERE status IN ${LIVE_HOLD}`).toArray()) {
         this.endHold(hold, "released");
       }
@@ -309,8 +312,14 @@ export class ShowDO extends DurableObject<Env> {
       seatIds = picked;
     }
 
-    const holdId = this.createHold(config, request.fan_id, seatIds, request.idempotency_key, request.request_hash, now);
-    const created = this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ?", holdId).one();
+    const created = this.createHold(
+      config,
+      request.fan_id,
+      seatIds,
+      request.idempotency_key,
+      request.request_hash,
+      now,
+    );
     return { ok: true, replayed: false, hold: this.view(created, config, now) };
   }
 
@@ -322,7 +331,7 @@ export class ShowDO extends DurableObject<Env> {
     key: string,
     hash: string,
     now: number,
-  ): string {
+  ): HoldRow {
     const holdId = newHoldId(config.show_id);
     const expiresAt = now + config.hold_ttl_ms;
     let price = 0;
@@ -353,7 +362,17 @@ export class ShowDO extends DurableObject<Env> {
       );
     });
     this.armAlarm(expiresAt);
-    return holdId;
+    return {
+      hold_id: holdId,
+      fan_id: fanId,
+      order_id: null,
+      status: "active",
+      seat_ids: JSON.stringify(seatIds),
+      price_cents: price,
+      expires_at_ms: expiresAt,
+      request_hash: hash,
+      version: 1,
+    };
   }
 
   // ── waitlist ───────────────────────────────────────────────────────────────────────────
@@ -419,7 +438,7 @@ export class ShowDO extends DurableObject<Env> {
         }
         return null;
       },
-      hold: (fanId, seatIds, key) => this.createHold(config, fanId, seatIds, key, key, now),
+      hold: (fanId, seatIds, key) => this.createHold(config, fanId, seatIds, key, key, now).hold_id,
       heldBy: (fanId) => this.seatsOfFan(fanId),
       limit: () => config.ticket_limit,
     });
@@ -799,8 +818,13 @@ export class ShowDO extends DurableObject<Env> {
     return this.sql.exec<HoldRow>("SELECT * FROM holds WHERE hold_id = ? AND fan_id = ?", holdId, fanId).toArray()[0];
   }
 
+  /**
+   * The show's config, read once and kept in memory: every hold needs it, and it only changes
+   * through `initialize` and `cancel`, which drop the cached copy.
+   */
   private config(): ConfigRow | undefined {
-    return this.sql.exec<ConfigRow>("SELECT * FROM show_config WHERE id = 1").toArray()[0];
+    this.cachedConfig ??= this.sql.exec<ConfigRow>("SELECT * FROM show_config WHERE id = 1").toArray()[0];
+    return this.cachedConfig;
   }
 
   private view(hold: HoldRow, config: ConfigRow, now: number): HoldView {
