@@ -63,6 +63,13 @@ type SeatRow = {
 };
 
 const LIVE_HOLD = "('active', 'checkout')";
+/** The statuses the seat machine lets a hold start from, for the hold's conditional UPDATE. */
+const HOLDABLE = seatStatuses
+  .filter((status) => nextSeatStatus(status, "hold") !== null)
+  .map((status) => `'${status}'`)
+  .join(", ");
+/** Thrown inside a hold's transaction to roll it back when a seat cannot be held. */
+const seatNotHoldable = new Error("seat not holdable");
 
 /**
  * One object per show, found by the show id. It serializes every decision about the show's
@@ -80,6 +87,8 @@ export class ShowDO extends DurableObject<Env> {
   private readonly room: WaitingRoom;
   private readonly waitlist: Waitlist;
   private cachedConfig: ConfigRow | undefined;
+  /** No live hold expires before this (a lower bound); undefined until first computed. */
+  private earliestExpiryMs: number | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -297,33 +306,34 @@ export class ShowDO extends DurableObject<Env> {
       return { ok: false, code: "limit_exceeded", limit: config.ticket_limit, already: alreadyHeld };
     }
 
-    let seatIds: string[];
     if ("seat_ids" in request) {
+      // Optimistic: hold them all in one transaction; only when that fails, find out why.
+      const created = this.createHold(
+        config,
+        request.fan_id,
+        request.seat_ids,
+        request.idempotency_key,
+        request.request_hash,
+        now,
+      );
+      if (created) return { ok: true, replayed: false, hold: this.view(created, config, now) };
       const seats = this.seatsById(request.seat_ids);
       const unknown = request.seat_ids.filter((id) => !seats.has(id));
       if (unknown.length) return { ok: false, code: "unknown_seats", seat_ids: unknown };
       const lost = request.seat_ids.filter((id) => nextSeatStatus(seats.get(id)!.status, "hold") === null);
-      if (lost.length) return { ok: false, code: "seats_unavailable", seat_ids: lost };
-      seatIds = request.seat_ids;
-    } else {
-      const picked = this.bestAvailable(request.section_id, request.quantity, request.accessible ?? false);
-      if (picked === "unknown_section") return { ok: false, code: "unknown_section" };
-      if (!picked) return { ok: false, code: "insufficient_availability", seat_ids: [] };
-      seatIds = picked;
+      return { ok: false, code: "seats_unavailable", seat_ids: lost };
     }
-
-    const created = this.createHold(
-      config,
-      request.fan_id,
-      seatIds,
-      request.idempotency_key,
-      request.request_hash,
-      now,
-    );
-    return { ok: true, replayed: false, hold: this.view(created, config, now) };
+    const picked = this.bestAvailable(request.section_id, request.quantity, request.accessible ?? false);
+    if (picked === "unknown_section") return { ok: false, code: "unknown_section" };
+    if (!picked) return { ok: false, code: "insufficient_availability", seat_ids: [] };
+    const created = this.createHold(config, request.fan_id, picked, request.idempotency_key, request.request_hash, now);
+    return { ok: true, replayed: false, hold: this.view(created!, config, now) };
   }
 
-  /** Flips the seats to held for a new hold, in one transaction, and arms its expiry. */
+  /**
+   * Flips every seat from available to held for a new hold, in one transaction, and arms its
+   * expiry; or, if any seat is not available (or does not exist), changes nothing and returns null.
+   */
   private createHold(
     config: ConfigRow,
     fanId: string,
@@ -331,36 +341,43 @@ export class ShowDO extends DurableObject<Env> {
     key: string,
     hash: string,
     now: number,
-  ): HoldRow {
+  ): HoldRow | null {
     const holdId = newHoldId(config.show_id);
     const expiresAt = now + config.hold_ttl_ms;
     let price = 0;
-    this.ctx.storage.transactionSync(() => {
-      for (const seatId of seatIds) {
-        const { price_cents } = this.sql
-          .exec<{ price_cents: number }>(
-            "UPDATE seats SET status = ?, hold_id = ? WHERE seat_id = ? AND status = 'available' RETURNING price_cents",
-            nextSeatStatus("available", "hold"),
-            holdId,
-            seatId,
-          )
-          .one();
-        price += price_cents;
-      }
-      this.sql.exec(
-        `INSERT INTO holds (hold_id, fan_id, status, seat_ids, price_cents, expires_at_ms, created_at_ms,
+    try {
+      this.ctx.storage.transactionSync(() => {
+        for (const seatId of seatIds) {
+          const [seat] = this.sql
+            .exec<{ price_cents: number }>(
+              `UPDATE seats SET status = ?, hold_id = ? WHERE seat_id = ? AND status IN (${HOLDABLE}) RETURNING price_cents`,
+              nextSeatStatus("available", "hold"),
+              holdId,
+              seatId,
+            )
+            .toArray();
+          if (!seat) throw seatNotHoldable;
+          price += seat.price_cents;
+        }
+        this.sql.exec(
+          `INSERT INTO holds (hold_id, fan_id, status, seat_ids, price_cents, expires_at_ms, created_at_ms,
            idempotency_key, request_hash)
          VALUES (?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
-        holdId,
-        fanId,
-        JSON.stringify(seatIds),
-        price,
-        expiresAt,
-        now,
-        key,
-        hash,
-      );
-    });
+          holdId,
+          fanId,
+          JSON.stringify(seatIds),
+          price,
+          expiresAt,
+          now,
+          key,
+          hash,
+        );
+      });
+    } catch (error) {
+      if (error === seatNotHoldable) return null;
+      throw error;
+    }
+    if (this.earliestExpiryMs !== undefined) this.earliestExpiryMs = Math.min(this.earliestExpiryMs, expiresAt);
     this.armAlarm(expiresAt);
     return {
       hold_id: holdId,
@@ -438,7 +455,7 @@ export class ShowDO extends DurableObject<Env> {
         }
         return null;
       },
-      hold: (fanId, seatIds, key) => this.createHold(config, fanId, seatIds, key, key, now).hold_id,
+      hold: (fanId, seatIds, key) => this.createHold(config, fanId, seatIds, key, key, now)!.hold_id,
       heldBy: (fanId) => this.seatsOfFan(fanId),
       limit: () => config.ticket_limit,
     });
@@ -720,6 +737,8 @@ export class ShowDO extends DurableObject<Env> {
   }
 
   private expireDue(now: number): number {
+    // Most calls come long before the earliest expiry: skip the query then.
+    if (this.earliestExpiryMs !== undefined && now < this.earliestExpiryMs) return 0;
     const due = this.sql
       .exec<HoldRow>(`SELECT * FROM holds WHERE status IN ${LIVE_HOLD} AND expires_at_ms <= ?`, now)
       .toArray();
@@ -729,6 +748,10 @@ export class ShowDO extends DurableObject<Env> {
       });
       this.serveWaitlist();
     }
+    const next = this.sql
+      .exec<{ at: number | null }>(`SELECT min(expires_at_ms) AS at FROM holds WHERE status IN ${LIVE_HOLD}`)
+      .one().at;
+    this.earliestExpiryMs = next ?? Number.POSITIVE_INFINITY;
     return due.length;
   }
 

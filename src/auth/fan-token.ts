@@ -31,7 +31,26 @@ function verificationKey(env: FanTokenEnv) {
 const unauthorized = (code: string, message: string) =>
   new ApiError(401, code, message, undefined, { "www-authenticate": `Bearer error="invalid_token"` });
 
+/**
+ * Tokens this isolate has already verified, until they expire: a fan sends the same token with
+ * every poll, hold and order, and a signature check per request would be the costliest step of
+ * a hold at the edge. Keyed by everything the verification depends on, so nothing carries
+ * over to another configuration.
+ */
+const verified = new Map<string, { fan: Fan; expiresAtMs: number }>();
+const MAX_VERIFIED = 50_000;
+
 export async function verifyFanToken(env: FanTokenEnv, token: string): Promise<Fan> {
+  const cacheKey = `${env.FAN_JWT_JWKS_URL ?? env.FAN_JWT_SECRET}\u0000${env.FAN_JWT_ISSUER}\u0000${env.FAN_JWT_AUDIENCE}\u0000${token}`;
+  const hit = verified.get(cacheKey);
+  if (hit && hit.expiresAtMs > Date.now()) return hit.fan;
+  const fan = await verifyUncached(env, token);
+  if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!);
+  verified.set(cacheKey, { fan, expiresAtMs: fan.expiresAtMs });
+  return fan;
+}
+
+async function verifyUncached(env: FanTokenEnv, token: string): Promise<Fan & { expiresAtMs: number }> {
   const { key, algorithms } = verificationKey(env);
   try {
     const { payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
@@ -43,7 +62,7 @@ export async function verifyFanToken(env: FanTokenEnv, token: string): Promise<F
     if (!payload.sub || payload.sub.length > 128)
       throw unauthorized("invalid_token", "The token has no usable subject");
     const email = typeof payload.email === "string" && payload.email.length <= 320 ? payload.email : undefined;
-    return { id: payload.sub, ...(email ? { email } : {}) };
+    return { id: payload.sub, ...(email ? { email } : {}), expiresAtMs: payload.exp! * 1000 };
   } catch (error) {
     if (error instanceof ApiError) throw error;
     if (error instanceof errors.JWTExpired) throw unauthorized("token_expired", "The bearer token has expired");
