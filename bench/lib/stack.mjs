@@ -1,0 +1,227 @@
+// The local stack for `npm run bench:holds`, on its own ports and throwaway directories: the
+// same pieces `npm run dev` starts (embedded Postgres, migrations, the WebSocket tunnel,
+// `wrangler dev` with the Show DO and KV), plus the same Worker served by workerd directly
+// through Miniflare. The Worker is bundled once at the start (`wrangler deploy --dry-run`), so
+// edits others make to src/ during the run cannot reload it halfway through a measurement.
+import { spawn } from "node:child_process";
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { freePort, migrateDatabase, root, startPgWsProxy, startPostgres } from "../../scripts/local-stack.mjs";
+import { cmdline, processTree } from "./procs.mjs";
+
+export { freePort, root };
+
+const bin = (name) => path.join(root, "node_modules", ".bin", name);
+const nodeBin = existsSync(bin("node")) ? bin("node") : process.execPath;
+
+/** Postgres (embedded, fresh, or DATABASE_URL), migrated, and the tunnel the Neon driver needs. */
+export async function startDatabase({ dir, log }) {
+  let url = process.env.DATABASE_URL;
+  let stopPostgres = async () => {};
+  if (!url) {
+    const port = await freePort();
+    log(`embedded Postgres on 127.0.0.1:${port} (data in ${path.relative(root, dir)}/postgres)`);
+    const pg = await startPostgres({
+      dataDir: path.join(dir, "postgres"),
+      port,
+      database: "onsale_bench",
+      fresh: true,
+    });
+    url = pg.url;
+    stopPostgres = pg.stop;
+  }
+  await migrateDatabase(url);
+  const { hostname, port } = new URL(url);
+  const proxy = await startPgWsProxy({ port: await freePort(), allow: [`${hostname}:${port || 5432}`] });
+  return {
+    url,
+    proxyUrl: proxy.url,
+    stop: async () => {
+      await proxy.close();
+      await stopPostgres();
+    },
+  };
+}
+
+/** Runs a command to completion with a time limit; rejects with its output on failure. */
+function run(command, args, { timeoutMs, logFile }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => {
+      output += d;
+    });
+    child.stderr.on("data", (d) => {
+      output += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      if (logFile) writeFileSync(logFile, output);
+      if (code === 0) resolve(output);
+      else reject(new Error(`${args.slice(0, 2).join(" ")} failed (${signal ?? code}):\n${output.slice(-3000)}`));
+    });
+  });
+}
+
+/** The Worker as wrangler bundles it for deployment: one ES module. */
+export async function buildBundle({ dir }) {
+  const outDir = path.join(dir, "build");
+  await run(nodeBin, [bin("wrangler"), "deploy", "--dry-run", "--outdir", outDir], {
+    timeoutMs: 120_000,
+    logFile: path.join(dir, "build.log"),
+  });
+  return path.join(outDir, "index.js");
+}
+
+async function waitUntilServing(url, child, deadlineMs, describe) {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${describe} exited (${child.exitCode}) before serving`);
+    try {
+      const response = await fetch(`${url}/v1/dev/noop`);
+      if (response.ok) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`${describe} did not serve ${url}/v1/dev/noop within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** SIGTERM to the child's process group, SIGKILL after a grace period. */
+function stopGroup(child, graceMs = 10_000) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const kill = (signal) => {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {}
+    };
+    const timer = setTimeout(() => kill("SIGKILL"), graceMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      // Anything the group left behind (workerd) goes too.
+      kill("SIGKILL");
+      resolve();
+    });
+    kill("SIGTERM");
+  });
+}
+
+/**
+ * `wrangler dev` exactly as `npm run dev` runs it (the --var flags, local mode), but on the
+ * prebuilt bundle (`--no-bundle`), its own port, inspector port and state directory.
+ */
+export async function startWrangler({ dir, bundle, vars }) {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const args = [
+    "dev",
+    bundle,
+    "--no-bundle",
+    "-c",
+    path.join(root, "wrangler.toml"),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    path.join(dir, "wrangler-state"),
+    "--show-interactive-dev-session=false",
+  ];
+  for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
+  const logFile = path.join(dir, "wrangler-dev.log");
+  const out = createWriteStream(logFile);
+  // Run with the project's Node 22 whatever `node` is first on PATH (wrangler 4 needs it).
+  const child = spawn(nodeBin, [bin("wrangler"), ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilServing(url, child, 120_000, "wrangler dev");
+  return {
+    name: "wrangler",
+    label: "wrangler dev (its proxy workerd → worker workerd)",
+    url,
+    logFile,
+    // wrangler's DevTools proxy (the worker's own inspector already has wrangler's session).
+    inspector: { port: inspectorPort, target: "ws", origin: "https://devtools.devprod.cloudflare.dev" },
+    /** Process groups for CPU accounting, by role. */
+    processGroups() {
+      const groups = { "workerd (wrangler proxy)": [], "workerd (worker + DO)": [], "wrangler (node)": [] };
+      for (const p of processTree(child.pid)) {
+        if (p.comm === "workerd") {
+          const role = p.cmdline.includes(`entry=127.0.0.1:${port}`)
+            ? "workerd (wrangler proxy)"
+            : "workerd (worker + DO)";
+          groups[role].push(p.pid);
+        } else groups["wrangler (node)"].push(p.pid);
+      }
+      return groups;
+    },
+    stop: () => stopGroup(child),
+  };
+}
+
+/** The same bundle served by workerd directly (bench/miniflare-host.mjs), no proxy in front. */
+export async function startMiniflare({ dir, bundle, vars, inspector = false }) {
+  const port = await freePort();
+  const inspectorPort = inspector ? await freePort() : undefined;
+  const configFile = path.join(dir, "miniflare.json");
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      scriptPath: bundle,
+      port,
+      inspectorPort,
+      persistTo: path.join(dir, "miniflare-state"),
+      bindings: vars,
+    }),
+  );
+  const logFile = path.join(dir, "miniflare.log");
+  const out = createWriteStream(logFile);
+  const child = spawn(nodeBin, [path.join(root, "bench", "miniflare-host.mjs"), configFile], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilServing(url, child, 60_000, "miniflare");
+  return {
+    name: "miniflare",
+    label: "workerd via Miniflare directly (no proxy)",
+    url,
+    logFile,
+    inspector: inspectorPort ? { port: inspectorPort, target: "core:user:onsale" } : null,
+    processGroups() {
+      const groups = { "workerd (worker + DO)": [], "miniflare host (node)": [] };
+      for (const p of processTree(child.pid)) {
+        groups[p.comm === "workerd" ? "workerd (worker + DO)" : "miniflare host (node)"].push(p.pid);
+      }
+      return groups;
+    },
+    stop: () => stopGroup(child),
+  };
+}
+
+/** An already running stack (`--url`): nothing to start or stop, no process accounting. */
+export function externalTarget(url) {
+  return { name: "external", label: `running stack at ${url}`, url, processGroups: () => ({}), stop: async () => {} };
+}
+
+/** `[vars]` of wrangler.toml that the fan tokens must match (issuer, audience). */
+export function wranglerVars() {
+  const text = readFileSync(path.join(root, "wrangler.toml"), "utf8");
+  const vars = {};
+  const section = text.split(/^\[vars\]\s*$/m)[1]?.split(/^\[/m)[0] ?? "";
+  for (const match of section.matchAll(/^([A-Z_][A-Z0-9_]*)\s*=\s*"([^"]*)"/gm)) vars[match[1]] = match[2];
+  return vars;
+}
+
+export { cmdline, nodeBin };
