@@ -32,16 +32,8 @@ import { Waitlist } from "./waitlist";
 
 export type * from "./types";
 
-type ConfigRow = {
-  show_id: string;
-  status: "published" | "cancelled";
-  on_sale_at_ms: number;
-  ticket_limit: number;
-  hold_ttl_ms: number;
-  currency: string;
-  venue_id: string;
-  seat_map_version: number;
-};
+/** The `show_config` row: the snapshot without its live parts. */
+type ConfigRow = Omit<ShowSnapshot, "counts" | "server_time_ms">;
 
 type HoldRow = {
   hold_id: string;
