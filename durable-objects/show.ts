@@ -716,6 +716,11 @@ export class ShowDO extends DurableObject<Env> {
     }, false);
   }
 
+  /** Heartbeats of waiting fans, batched by the edge (one call per isolate per second). */
+  queueSeen(sessions: { fan_id: string; session_id: string }[]): number {
+    return this.config() ? this.room.seen(sessions) : 0;
+  }
+
   configureRoom(patch: RoomConfigPatch): RoomOutcome<RoomStats> {
     return this.inRoom(() => {
       this.room.configure(patch);

@@ -9,6 +9,11 @@ import type { QueueSession, RoomConfig, RoomConfigPatch, RoomStats, RoomStatus }
 
 /** How often the admission tick runs while fans are waiting. */
 export const TICK_MS = 1_000;
+/**
+ * Tokens a late tick may catch up on: a few seconds of a busy machine cost no admissions, while
+ * an alarm that comes much later (an eviction, an outage) still cannot release a burst.
+ */
+const CATCH_UP_MS = 5 * TICK_MS;
 /** A place whose fan has not been seen for this long is dropped when its turn comes. */
 export const ABANDON_AFTER_MS = 5 * 60_000;
 
@@ -137,6 +142,21 @@ export class WaitingRoom {
     return this.view(this.entry(sessionId)!, now);
   }
 
+  /** Places the edge saw polling, flushed in batches: they are kept when their turn comes. */
+  seen(sessions: { fan_id: string; session_id: string }[]): number {
+    const now = this.clock();
+    let kept = 0;
+    for (const { fan_id, session_id } of sessions) {
+      kept += this.sql.exec(
+        "UPDATE room_queue SET last_seen_ms = ? WHERE session_id = ? AND fan_id = ? AND status = 'waiting'",
+        now,
+        session_id,
+        fan_id,
+      ).rowsWritten;
+    }
+    return kept;
+  }
+
   /** Whether the fan holds a live admission right now (checked again at order time). */
   admissionOf(fanId: string): QueueSession | null {
     const now = this.clock();
@@ -151,9 +171,9 @@ export class WaitingRoom {
   }
 
   /**
-   * The admission tick. Tokens accrue at `admit_per_minute` (capped at one tick's worth plus
-   * one, so a late alarm cannot release a burst); each whole token admits the next waiting
-   * fan while active checkouts stay under `max_active`.
+   * The admission tick. Tokens accrue at `admit_per_minute` (capped at a few seconds' worth,
+   * so a very late alarm cannot release a burst); each whole token admits the next waiting fan
+   * while active checkouts stay under `max_active`.
    */
   tick(now: number): number {
     const config = this.config();
@@ -168,7 +188,7 @@ export class WaitingRoom {
     }
     const perMs = config.admit_per_minute / 60_000;
     const elapsed = state.last_tick_ms === null ? TICK_MS : Math.max(0, now - state.last_tick_ms);
-    let tokens = Math.min(state.tokens + elapsed * perMs, perMs * TICK_MS + 1);
+    let tokens = Math.min(state.tokens + elapsed * perMs, perMs * CATCH_UP_MS + 1);
     const active = this.activeCount(now);
     let admitted = 0;
     let watermark = state.watermark;

@@ -6,11 +6,11 @@ import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { fanAuth } from "../middleware/fan-auth";
 import { edgeRoomStatus } from "../waiting-room/edge-status";
+import { recordHeartbeat } from "../waiting-room/heartbeats";
 import { type QueueTicket, signAdmissionToken, signQueueTicket, verifyQueueTicket } from "../waiting-room/tokens";
 
-/** A queue ticket lives this long; a poll in its last stretch goes to the DO and renews it. */
+/** A queue ticket lives this long; every answer renews it, at the edge or at the DO. */
 const TICKET_TTL_MS = 5 * 60_000;
-const RENEW_WITHIN_MS = 2 * 60_000;
 const MIN_POLL_MS = 1_000;
 const MAX_POLL_MS = 10_000;
 
@@ -144,6 +144,7 @@ waitingRoom.openapi(
     if (!room.enabled) throw new ApiError(409, "waiting_room_disabled", "This show's waiting room is closed");
 
     if (!needsTheDo(ticket, room.watermark, room.opens_at_ms, now)) {
+      recordHeartbeat(c.env, c.executionCtx, ticket.showId, fanId, session_id);
       return c.json(await answerAtEdge(c.env, ticket, room, now), 200);
     }
     const outcome = await c.env.SHOW.getByName(ticket.showId).pollQueue(fanId, session_id);
@@ -154,12 +155,11 @@ waitingRoom.openapi(
 );
 
 /**
- * Only three things need the DO: the fan's turn may have come (seq under the watermark), the
- * pre-queue has just opened (the fan needs its number), or the ticket is due for renewal
- * (which is also how the DO learns the fan is still there).
+ * Only two things need the DO: the fan's turn may have come (seq under the watermark), or the
+ * pre-queue has just opened (the fan needs its number). That the fan is still there reaches
+ * the DO in batched heartbeats.
  */
 function needsTheDo(ticket: QueueTicket, watermark: number, opensAtMs: number | null, now: number): boolean {
-  if (ticket.expiresAtMs - now < RENEW_WITHIN_MS) return true;
   if (ticket.seq === null) return opensAtMs === null || now >= opensAtMs;
   return ticket.seq <= watermark;
 }
@@ -174,7 +174,7 @@ async function answerAtEdge(
   const etaMs =
     position === null ? Math.max(0, (room.opens_at_ms ?? now) - now) : (position / room.admit_per_minute) * 60_000;
   const poll = room.paused ? MAX_POLL_MS : pollAfter(etaMs);
-  const renewed = await signQueueTicket(env, { ...ticket, nextPollAtMs: now + poll });
+  const renewed = await signQueueTicket(env, { ...ticket, nextPollAtMs: now + poll, expiresAtMs: now + TICKET_TTL_MS });
   return {
     session_id: ticket.sessionId,
     ticket: renewed,
