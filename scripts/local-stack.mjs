@@ -57,7 +57,7 @@ export async function startPostgres({ dataDir, port, database, fresh = false, lo
     persistent: true,
     createPostgresUser: true,
     // The embedded server only listens on loopback; fsync off keeps test runs fast.
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=1000"],
     onLog: (message) => log(String(message)),
     onError: (message) => log(String(message)),
   });

@@ -3,17 +3,40 @@ import { withDatabase } from "../db/client";
 import { publishOutbox } from "../notifications/delivery";
 
 /**
+ * One publish at a time per isolate; a request that finds one running asks it to go round once
+ * more (and does not await it: a promise must not cross from one request's context to another).
+ */
+let running: Promise<void> | null = null;
+let again = false;
+
+function publishSoon(env: Env): Promise<void> {
+  if (running) {
+    again = true;
+    return Promise.resolve();
+  }
+  running = (async () => {
+    try {
+      do {
+        again = false;
+        await withDatabase(env, (db) => publishOutbox(env, db));
+      } while (again);
+    } catch (error) {
+      console.warn("outbox publish failed; the cron will retry", error instanceof Error ? error.message : error);
+    } finally {
+      running = null;
+    }
+  })();
+  return running;
+}
+
+/**
  * After a request that may have written notifications, publish the outbox in the background so
- * fans hear within seconds; the cron publishes whatever this misses.
+ * fans hear within seconds; the cron publishes whatever this misses. Under a flash crowd the
+ * requests of one isolate share a single publisher instead of each opening a connection.
  */
 export function flushOutbox(): MiddlewareHandler<{ Bindings: Env }> {
   return async function flushOutbox(c, next) {
     await next();
-    if (c.res.status >= 500) return;
-    c.executionCtx.waitUntil(
-      withDatabase(c.env, (db) => publishOutbox(c.env, db)).catch((error: unknown) =>
-        console.warn("outbox publish failed; the cron will retry", error instanceof Error ? error.message : error),
-      ),
-    );
+    if (c.res.status < 500) c.executionCtx.waitUntil(publishSoon(c.env));
   };
 }
