@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify, SignJWT } from "jose";
 import { ApiError } from "../lib/problem";
+import { hmacKey } from "./hmac-key";
 
 export interface Fan {
   id: string;
@@ -23,7 +24,7 @@ function verificationKey(env: FanTokenEnv) {
     return { key: keys, algorithms: ["RS256", "ES256", "EdDSA"] };
   }
   if (env.FAN_JWT_SECRET) {
-    return { key: new TextEncoder().encode(env.FAN_JWT_SECRET), algorithms: ["HS256"] };
+    return { key: hmacKey(env.FAN_JWT_SECRET), algorithms: ["HS256"] };
   }
   throw new ApiError(503, "auth_not_configured", "Fan authentication is not configured");
 }
@@ -53,7 +54,7 @@ export async function verifyFanToken(env: FanTokenEnv, token: string): Promise<F
 async function verifyUncached(env: FanTokenEnv, token: string): Promise<Fan & { expiresAtMs: number }> {
   const { key, algorithms } = verificationKey(env);
   try {
-    const { payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
+    const { payload } = await jwtVerify(token, (await key) as Parameters<typeof jwtVerify>[1], {
       algorithms,
       issuer: env.FAN_JWT_ISSUER,
       audience: env.FAN_JWT_AUDIENCE,
@@ -80,5 +81,5 @@ export async function signFanToken(env: FanTokenEnv, fanId: string, ttlSeconds =
     .setAudience(env.FAN_JWT_AUDIENCE)
     .setIssuedAt()
     .setExpirationTime(`${ttlSeconds}s`)
-    .sign(new TextEncoder().encode(env.FAN_JWT_SECRET));
+    .sign(await hmacKey(env.FAN_JWT_SECRET));
 }

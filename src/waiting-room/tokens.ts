@@ -1,4 +1,5 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { hmacKey } from "../auth/hmac-key";
 import { ApiError } from "../lib/problem";
 
 // Queue tickets and admission tokens are signed and checked by the Worker itself, at the
@@ -27,34 +28,31 @@ export interface AdmissionToken {
   expiresAtMs: number;
 }
 
-const keys = new Map<string, Uint8Array>();
-function secretKey(env: Pick<Env, "QUEUE_TICKET_SECRET">): Uint8Array {
+function secretKey(env: Pick<Env, "QUEUE_TICKET_SECRET">): Promise<CryptoKey> {
   const secret = env.QUEUE_TICKET_SECRET;
   if (!secret) throw new ApiError(503, "waiting_room_not_configured", "QUEUE_TICKET_SECRET is not set");
-  let key = keys.get(secret);
-  if (!key) {
-    key = new TextEncoder().encode(secret);
-    keys.set(secret, key);
-  }
-  return key;
+  return hmacKey(secret);
 }
 
-export function signQueueTicket(env: Pick<Env, "QUEUE_TICKET_SECRET">, ticket: QueueTicket): Promise<string> {
+export async function signQueueTicket(env: Pick<Env, "QUEUE_TICKET_SECRET">, ticket: QueueTicket): Promise<string> {
   return new SignJWT({ show: ticket.showId, sid: ticket.sessionId, seq: ticket.seq, nxt: ticket.nextPollAtMs })
     .setProtectedHeader({ alg: "HS256", typ: QUEUE_TYP })
     .setSubject(ticket.fanId)
     .setIssuedAt()
     .setExpirationTime(Math.floor(ticket.expiresAtMs / 1000))
-    .sign(secretKey(env));
+    .sign(await secretKey(env));
 }
 
-export function signAdmissionToken(env: Pick<Env, "QUEUE_TICKET_SECRET">, token: AdmissionToken): Promise<string> {
+export async function signAdmissionToken(
+  env: Pick<Env, "QUEUE_TICKET_SECRET">,
+  token: AdmissionToken,
+): Promise<string> {
   return new SignJWT({ show: token.showId, sid: token.sessionId })
     .setProtectedHeader({ alg: "HS256", typ: ADMISSION_TYP })
     .setSubject(token.fanId)
     .setIssuedAt()
     .setExpirationTime(Math.floor(token.expiresAtMs / 1000))
-    .sign(secretKey(env));
+    .sign(await secretKey(env));
 }
 
 async function verify(
@@ -64,7 +62,7 @@ async function verify(
   invalidCode: string,
 ): Promise<JWTPayload | "expired"> {
   try {
-    const { payload } = await jwtVerify(token, secretKey(env), {
+    const { payload } = await jwtVerify(token, await secretKey(env), {
       algorithms: ALGORITHMS,
       typ,
       requiredClaims: ["exp", "sub"],
