@@ -48,7 +48,7 @@ const { values: args } = parseArgs({
     "arrival-s": { type: "string" },
     "max-sale-s": { type: "string" },
     "join-concurrency": { type: "string" },
-    "poll-concurrency": { type: "string", default: "16" },
+    "poll-concurrency": { type: "string" },
     "poll-mode": { type: "string", default: "smart" },
     "race-seconds": { type: "string" },
     "race-rounds": { type: "string" },
@@ -76,7 +76,7 @@ if (args.help) {
   --arrival-s N            the crowd arrives over N seconds (half of it in the first fifth)
   --max-sale-s N           time bound of the sale; it also stops when sold out
   --join-concurrency 32    joins in flight at once (the rest of the crowd waits at the door)
-  --poll-concurrency 16    polls in flight at once
+  --poll-concurrency 64    polls in flight at once (a due poll waiting for a slot is reported as lateness)
   --poll-mode smart        smart: poll_after_ms at the front, stretched far back (README);
                            server: exactly poll_after_ms for everyone
   --race-seconds N --race-rounds N --race-connections 32   the side-by-side hold race
@@ -115,9 +115,9 @@ const opts = {
   admitPerMinute,
   maxActive: num(args["max-active"], Math.ceil((2 * admitPerMinute * checkoutWindowS) / 60)),
   arrivalS: num(args["arrival-s"], quick ? 8 : 300),
-  maxSaleS: num(args["max-sale-s"], quick ? 80 : 540),
+  maxSaleS: num(args["max-sale-s"], quick ? 80 : 570),
   joinConcurrency: num(args["join-concurrency"], 32),
-  pollConcurrency: num(args["poll-concurrency"], 16),
+  pollConcurrency: num(args["poll-concurrency"], 64),
   pollMode: args["poll-mode"],
   pollEtaFactor: 0.5,
   maxPollGapMs: 270_000,

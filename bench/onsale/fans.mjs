@@ -114,6 +114,8 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
   const abandonedHolds = [];
   const paidOrders = [];
   const pollIntervals = new Samples();
+  /** How long a due poll waited for a free slot in the load generator (should be ~0). */
+  const pollLateness = new Samples();
 
   const t0 = performance.now();
   const now = () => Date.now();
@@ -175,6 +177,9 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
 
   // ── the waiting room ──────────────────────────────────────────────────────────────────
   async function join(fan) {
+    // Fans already in the room come first: a new arrival waits at the door while polls are
+    // backed up in the load generator (a late poll can find its ticket expired).
+    while (pollGate.waiting > 0 && !stopping) await sleep(25);
     await joinGate.acquire();
     try {
       if (stopping) return "stopped";
@@ -209,8 +214,9 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
   function nextPollDelay(answer) {
     const min = answer.poll_after_ms;
     if (config.pollMode === "server") return min + random() * 100;
-    const stretched = Math.min(answer.estimated_wait_s * 1000 * config.pollEtaFactor, config.maxPollGapMs);
-    return Math.max(min, stretched) * (1 + random() * 0.05);
+    const eta = Number.isFinite(answer.estimated_wait_s) ? answer.estimated_wait_s * 1000 : 0;
+    const stretched = Math.min(eta * config.pollEtaFactor, config.maxPollGapMs);
+    return Math.max(Number.isFinite(min) ? min : 1000, stretched) * (1 + random() * 0.05);
   }
 
   async function waitInRoom(fan) {
@@ -220,7 +226,10 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
       pollIntervals.add(delay);
       await sleep(delay);
       if (stopping) return "stopped";
-      await pollGate.acquire();
+      const due = performance.now();
+      // Earliest ticket expiry first, so a backlog delays the polls that can afford it.
+      await pollGate.acquire(fan.ticketExpMs);
+      pollLateness.add(performance.now() - due);
       let response;
       try {
         if (stopping) return "stopped";
@@ -507,6 +516,7 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
     errors,
     latency_ms: Object.fromEntries(Object.entries(latency).map(([k, v]) => [k, v.summary()])),
     poll_interval_ms: pollIntervals.summary(),
+    poll_lateness_ms: pollLateness.summary(),
     holds_created: holdsCreated,
     abandoned_holds: abandonedHolds,
     paid_orders: paidOrders,

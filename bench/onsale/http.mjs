@@ -61,9 +61,13 @@ export function createClient(base, { maxSockets = 1024, timeoutMs = 30_000 } = {
   return { request, close: () => agent.destroy() };
 }
 
-/** A counting semaphore with a FIFO wait list: at most `limit` holders at once. */
+/**
+ * A counting semaphore: at most `limit` holders at once. Waiters are served by `priority`
+ * (lowest first; equal priorities in arrival order), FIFO when none is given.
+ */
 export function semaphore(limit) {
   let active = 0;
+  let order = 0;
   const waiting = [];
   return {
     get active() {
@@ -72,16 +76,27 @@ export function semaphore(limit) {
     get waiting() {
       return waiting.length;
     },
-    async acquire() {
+    async acquire(priority = 0) {
       if (active < limit) {
         active++;
         return;
       }
-      await new Promise((resolve) => waiting.push(resolve));
+      await new Promise((resolve) => {
+        const entry = { priority, seq: order++, resolve };
+        let lo = 0;
+        let hi = waiting.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          const w = waiting[mid];
+          if (w.priority < priority || (w.priority === priority && w.seq < entry.seq)) lo = mid + 1;
+          else hi = mid;
+        }
+        waiting.splice(lo, 0, entry);
+      });
     },
     release() {
       const next = waiting.shift();
-      if (next) next();
+      if (next) next.resolve();
       else active--;
     },
     /** Drops every waiter (they never run): used when the run stops. */
@@ -98,7 +113,7 @@ export class Samples {
     this.values.push(ms);
   }
   summary() {
-    const v = Float64Array.from(this.values).sort();
+    const v = Float64Array.from(this.values.filter(Number.isFinite)).sort();
     const at = (p) => (v.length ? v[Math.min(v.length - 1, Math.floor(p * v.length))] : null);
     return {
       count: v.length,

@@ -167,7 +167,7 @@ export function markdownReport(r, svgName) {
         ],
         [
           "ideal the admission rate allows",
-          `${secs(s.ideal.every_admitted_fan_buys_s)} if every admitted fan bought a mean group; ${secs(s.ideal.with_the_mix_s)} with the payment mix → actual ÷ ideal = ${s.vs_ideal ? `${s.vs_ideal.toFixed(2)}×` : "–"}`,
+          `${secs(s.ideal.every_admitted_fan_buys_s)} if every admitted fan bought a mean group; ${secs(s.ideal.with_the_mix_s)} with the payment mix → sell-out ÷ ideal = ${s.vs_ideal ? `${s.vs_ideal.toFixed(2)}×` : "–"}${s.first_sweep_s ? `, first sweep ÷ ideal = ${(s.first_sweep_s / s.ideal.with_the_mix_s).toFixed(2)}×` : ""}`,
         ],
         [
           "first sweep (nothing left available, only held seats)",
@@ -175,10 +175,14 @@ export function markdownReport(r, svgName) {
             ? `${secs(s.first_sweep_s)}; the rest waited for abandoned holds to expire (TTL ${r.options.holdTtlS} s) and declines`
             : "not reached",
         ],
-        [
-          "sales pace (second half of the sale)",
-          `${n1(s.seats_per_s_second_half)} seats/s vs ${n1(s.seats_per_s_admission_allows)} seats/s the admission rate allows (${s.pace_vs_admission ? `${(s.pace_vs_admission * 100).toFixed(0)}%` : "–"})${s.projected_sell_out_s ? `; at that pace the stadium would sell out in ${secs(s.projected_sell_out_s)}` : ""}`,
-        ],
+        ...(s.sold_out
+          ? []
+          : [
+              [
+                "sales pace (second half of the sale)",
+                `${n1(s.seats_per_s_second_half)} seats/s vs ${n1(s.seats_per_s_admission_allows)} seats/s the admission rate allows (${s.pace_vs_admission ? `${(s.pace_vs_admission * 100).toFixed(0)}%` : "–"})${s.projected_sell_out_s ? `; at that pace the stadium would sell out in ${secs(s.projected_sell_out_s)}` : ""}`,
+              ],
+            ]),
       ],
     ),
     "",
@@ -189,7 +193,7 @@ export function markdownReport(r, svgName) {
   lines.push("## Latency (ms, measured by the load generator from request written to response read)", "");
   lines.push(...markdownTable(["request", "count", "p50", "p95", "p99", "max"], latencyRows(f)), "");
   lines.push(
-    `Poll spacing the fans used: median ${n0(f.fans.poll_interval_ms.p50)} ms, p95 ${n0(f.fans.poll_interval_ms.p95)} ms (never below poll_after_ms).`,
+    `Poll spacing the fans used: median ${n0(f.fans.poll_interval_ms.p50)} ms, p95 ${n0(f.fans.poll_interval_ms.p95)} ms (never below poll_after_ms; at most ${n0(r.options.maxPollGapMs / 1000)} s). A due poll waited for a free slot in the load generator: median ${n0(f.fans.poll_lateness_ms?.p50)} ms, p99 ${n0(f.fans.poll_lateness_ms?.p99)} ms.`,
     "",
   );
   lines.push("## Polls that reached the Show DO", "");
@@ -217,7 +221,7 @@ export function markdownReport(r, svgName) {
           `every DO call the poll route made, per poll (pollQueue + batched/cached: ${others || "none"})`,
           n0(share.polls_sent),
           n0(share.by_worker_count.poll_queue_calls + share.by_worker_count.amortized_calls),
-          n1(share.by_worker_count.do_calls_per_poll ?? 0),
+          `${n1((share.by_worker_count.do_calls_per_poll ?? 0) * 100)} per 100 polls`,
         ],
       ],
     ),
@@ -313,7 +317,7 @@ export function consoleSummary(r) {
   out.push(
     `${n0(r.options.fans)} fans, ${n0(f.sellable)} seats for sale on ${r.target.label}. Stopped: ${s.stop_reason}. ` +
       (s.sold_out
-        ? `Sold out in ${secs(s.sell_out_s)} vs ideal ${secs(s.ideal.with_the_mix_s)} at ${n0(f.room.admit_per_minute)}/min (${s.vs_ideal?.toFixed(2)}×).`
+        ? `Sold out in ${secs(s.sell_out_s)} vs ideal ${secs(s.ideal.with_the_mix_s)} at ${n0(f.room.admit_per_minute)}/min (${s.vs_ideal?.toFixed(2)}×); first sweep ${secs(s.first_sweep_s)}, then the ${r.options.holdTtlS} s hold TTL of abandoned holds.`
         : `Not sold out: ${n0(s.seats_sold)} of ${n0(f.sellable)} seats; pace ${n1(s.seats_per_s_second_half)} seats/s vs ${n1(s.seats_per_s_admission_allows)} the admission rate allows (${s.pace_vs_admission ? (s.pace_vs_admission * 100).toFixed(0) : "–"}%), projected sell-out ${secs(s.projected_sell_out_s)}.`),
     "",
   );
@@ -418,7 +422,7 @@ export function svgChart(r) {
     if (t === null || t === undefined || t > tMax) return;
     const x = top.sx(t);
     marks.push(`<line x1="${x}" y1="60" x2="${x}" y2="510" stroke="${color}" stroke-dasharray="5,4"/>`);
-    marks.push(`<text x="${x + 4}" y="74" class="mark" fill="${color}">${label}</text>`);
+    marks.push(`<text x="${x + 4}" y="${74 + marks.length * 7}" class="mark" fill="${color}">${label}</text>`);
   };
   mark(f.sale.ideal.with_the_mix_s, `ideal ${Math.round(f.sale.ideal.with_the_mix_s)} s`, "#7f7f7f");
   mark(f.sale.sell_out_s, `sold out ${Math.round(f.sale.sell_out_s ?? 0)} s`, "#2ca02c");
