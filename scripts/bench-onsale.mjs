@@ -55,7 +55,8 @@ const { values: args } = parseArgs({
     "race-connections": { type: "string", default: "32" },
     "no-race": { type: "boolean", default: false },
     target: { type: "string", default: "miniflare" },
-    "pg-auth": { type: "string", default: "trust" },
+    "pg-auth": { type: "string", default: "password" },
+    "pg-pool": { type: "string", default: "session" },
     "max-minutes": { type: "string" },
     seed: { type: "string", default: "20261122" },
     keep: { type: "boolean", default: false },
@@ -82,8 +83,10 @@ if (args.help) {
   --race-seconds N --race-rounds N --race-connections 32   the side-by-side hold race
   --no-race                skip the side-by-side
   --target miniflare       miniflare (workerd directly) or wrangler (wrangler dev)
-  --pg-auth trust          trust: the bench's throwaway cluster trusts 127.0.0.1 (see README);
-                           password: keep the embedded default (a password check per connection)
+  --pg-auth password       password: the embedded default (SCRAM, once per new backend);
+                           trust: the bench's throwaway cluster trusts 127.0.0.1 (see README)
+  --pg-pool session        session: the tunnel pools Postgres backends, as Neon's pooled endpoint
+                           does (README); off: every Worker connection is a new backend
   --max-minutes N          hard stop for the whole run (default 15, quick 3)
   --seed N                 the crowd's random choices
   --keep                   keep .data/bench-onsale-<timestamp>/ (logs, state) afterwards`);
@@ -138,11 +141,13 @@ const opts = {
   raceConnections: num(args["race-connections"], 32),
   raceLagMs: 1000,
   pgAuth: args["pg-auth"],
+  pgPool: args["pg-pool"],
   maxMinutes: num(args["max-minutes"], quick ? 3 : 15),
   seed: Number(args.seed),
 };
 if (!["miniflare", "wrangler"].includes(opts.target)) throw new Error("--target is miniflare or wrangler");
 if (!["smart", "server"].includes(opts.pollMode)) throw new Error("--poll-mode is smart or server");
+if (!["session", "off"].includes(opts.pgPool)) throw new Error("--pg-pool is session or off");
 
 const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 const workDir = path.join(root, ".data", `bench-onsale-${stamp}-${process.pid}`);
@@ -693,10 +698,12 @@ const result = {
 
 try {
   if (process.env.DATABASE_URL) throw new Error("bench:onsale uses its own embedded Postgres; unset DATABASE_URL");
-  const db = await startDatabase({ dir: workDir, log });
+  const db = await startDatabase({ dir: workDir, log, pooling: opts.pgPool === "session" });
   cleanups.push(db.stop);
   if (opts.pgAuth === "trust") await trustLoopback(db.url, path.join(workDir, "postgres"));
-  log(`Postgres connections: ${opts.pgAuth === "trust" ? "trust on 127.0.0.1 (no password hashing)" : "password"}`);
+  log(
+    `Postgres connections: ${opts.pgAuth === "trust" ? "trust on 127.0.0.1 (no password hashing)" : "password (SCRAM)"}; ${opts.pgPool === "session" ? "the tunnel pools backends per session, as Neon's pooler does" : "no pooling: a new backend per Worker connection"}`,
+  );
   await createBaselineTables(db.url);
   log("bundling the Worker once (wrangler deploy --dry-run), then the bench wrapper and the baseline Worker");
   const bundle = await buildBundle({ dir: workDir });

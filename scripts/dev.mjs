@@ -73,8 +73,7 @@ try {
   await migrateDatabase(databaseUrl);
   log("migrations applied");
 
-  const { hostname, port: pgPort } = new URL(databaseUrl);
-  const proxy = await startPgWsProxy({ port: await freePort(), allow: [`${hostname}:${pgPort || 5432}`] });
+  const proxy = await startPgWsProxy({ port: await freePort(), databaseUrl });
   cleanups.push(proxy.close);
 
   // Stripe: the real API when STRIPE_SECRET_KEY is set, otherwise the local stand-in, which

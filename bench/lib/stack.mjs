@@ -15,7 +15,7 @@ const bin = (name) => path.join(root, "node_modules", ".bin", name);
 const nodeBin = existsSync(bin("node")) ? bin("node") : process.execPath;
 
 /** Postgres (embedded, fresh, or DATABASE_URL), migrated, and the tunnel the Neon driver needs. */
-export async function startDatabase({ dir, log }) {
+export async function startDatabase({ dir, log, pooling = true }) {
   let url = process.env.DATABASE_URL;
   let stopPostgres = async () => {};
   if (!url) {
@@ -31,8 +31,7 @@ export async function startDatabase({ dir, log }) {
     stopPostgres = pg.stop;
   }
   await migrateDatabase(url);
-  const { hostname, port } = new URL(url);
-  const proxy = await startPgWsProxy({ port: await freePort(), allow: [`${hostname}:${port || 5432}`] });
+  const proxy = await startPgWsProxy({ port: await freePort(), databaseUrl: url, pooling });
   return {
     url,
     proxyUrl: proxy.url,

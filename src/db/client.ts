@@ -10,6 +10,12 @@ export type Database = ReturnType<typeof drizzle<typeof schema>>;
  * WebSocket→TCP tunnel in PG_WS_PROXY; in production it talks to Neon directly.
  */
 export function openDatabase(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">) {
+  const pool = openPool(env);
+  return { db: drizzle({ client: pool, schema }), close: () => pool.end() };
+}
+
+/** The driver's connection pool for one request (`max` connections at most). */
+export function openPool(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">, max = 5) {
   if (env.PG_WS_PROXY) {
     const proxy = env.PG_WS_PROXY;
     neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
@@ -18,12 +24,12 @@ export function openDatabase(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">) {
     neonConfig.pipelineTLS = false;
     neonConfig.pipelineConnect = false;
   }
-  const pool = new Pool({ connectionString: env.DATABASE_URL, max: 5 });
+  const pool = new Pool({ connectionString: env.DATABASE_URL, max });
   // pg-pool emits this for an idle client whose socket closed (it also discards a client after
   // a failed query, which workerd reports as "Network connection lost"). The pool replaces
   // such clients by itself; a query on a broken connection still fails loudly.
   pool.on("error", () => {});
-  return { db: drizzle({ client: pool, schema }), close: () => pool.end() };
+  return pool;
 }
 
 /** Runs `work` with a database that is closed afterwards, for code outside a request. */
