@@ -41,7 +41,7 @@ function message(type, body = Buffer.alloc(0)) {
 }
 function int32s(...values) {
   const b = Buffer.alloc(4 * values.length);
-  values.forEach((v, i) => b.writeInt32BE(v, 4 * i));
+  for (const [i, v] of values.entries()) b.writeInt32BE(v, 4 * i);
   return b;
 }
 const cstring = (s) => Buffer.from(`${s}\0`, "utf8");
@@ -353,8 +353,8 @@ export function createPooler({ credentials, maxBackends = DEFAULT_MAX_BACKENDS }
       }
       state = "welcoming";
       const key = JSON.stringify([host, port, Object.entries(params).sort()]);
+      if (!pools.has(key)) pools.set(key, { idle: [], size: 0, waiting: [], parameters: null });
       pool = pools.get(key);
-      if (!pool) pools.set(key, (pool = { idle: [], size: 0, waiting: [], parameters: null }));
       if (pool.parameters) return welcome();
       // The first client of this pool waits for a backend, whose startup parameters it replays.
       acquire(pool, { host, port, params }).then((b) => {
