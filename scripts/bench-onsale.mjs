@@ -56,7 +56,7 @@ const { values: args } = parseArgs({
     "no-race": { type: "boolean", default: false },
     target: { type: "string", default: "miniflare" },
     "pg-auth": { type: "string", default: "password" },
-    "pg-pool": { type: "string", default: "session" },
+    "pg-pool": { type: "string", default: "transaction" },
     "max-minutes": { type: "string" },
     seed: { type: "string", default: "20261122" },
     keep: { type: "boolean", default: false },
@@ -85,8 +85,8 @@ if (args.help) {
   --target miniflare       miniflare (workerd directly) or wrangler (wrangler dev)
   --pg-auth password       password: the embedded default (SCRAM, once per new backend);
                            trust: the bench's throwaway cluster trusts 127.0.0.1 (see README)
-  --pg-pool session        session: the tunnel pools Postgres backends, as Neon's pooled endpoint
-                           does (README); off: every Worker connection is a new backend
+  --pg-pool transaction    transaction: the tunnel lends pooled backends per transaction, as
+                           Neon's pooled endpoint does (README); off: a new backend per connection
   --max-minutes N          hard stop for the whole run (default 15, quick 3)
   --seed N                 the crowd's random choices
   --keep                   keep .data/bench-onsale-<timestamp>/ (logs, state) afterwards`);
@@ -104,7 +104,7 @@ const checkoutWindowS = num(args["checkout-window"], 60);
 const quantities = { 1: 0.04, 2: 0.22, 3: 0.06, 4: 0.3, 5: 0.05, 6: 0.18, 8: 0.15 };
 const meanQuantity = Object.entries(quantities).reduce((n, [q, w]) => n + Number(q) * w, 0);
 const mix = { abandon: 0.05, decline: 0.1 };
-const admitPerMinute = num(args["admit-per-minute"], quick ? 600 : 240);
+const admitPerMinute = num(args["admit-per-minute"], quick ? 600 : 800);
 const opts = {
   quick,
   target: args.target,
@@ -118,7 +118,7 @@ const opts = {
   admitPerMinute,
   maxActive: num(args["max-active"], Math.ceil((2 * admitPerMinute * checkoutWindowS) / 60)),
   arrivalS: num(args["arrival-s"], quick ? 8 : 300),
-  maxSaleS: num(args["max-sale-s"], quick ? 80 : 570),
+  maxSaleS: num(args["max-sale-s"], quick ? 80 : 1500),
   joinConcurrency: num(args["join-concurrency"], 32),
   pollConcurrency: num(args["poll-concurrency"], 64),
   pollMode: args["poll-mode"],
@@ -142,12 +142,12 @@ const opts = {
   raceLagMs: 1000,
   pgAuth: args["pg-auth"],
   pgPool: args["pg-pool"],
-  maxMinutes: num(args["max-minutes"], quick ? 3 : 15),
+  maxMinutes: num(args["max-minutes"], quick ? 3 : 35),
   seed: Number(args.seed),
 };
 if (!["miniflare", "wrangler"].includes(opts.target)) throw new Error("--target is miniflare or wrangler");
 if (!["smart", "server"].includes(opts.pollMode)) throw new Error("--poll-mode is smart or server");
-if (!["session", "off"].includes(opts.pgPool)) throw new Error("--pg-pool is session or off");
+if (!["transaction", "off"].includes(opts.pgPool)) throw new Error("--pg-pool is transaction or off");
 
 const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 const workDir = path.join(root, ".data", `bench-onsale-${stamp}-${process.pid}`);
@@ -698,11 +698,11 @@ const result = {
 
 try {
   if (process.env.DATABASE_URL) throw new Error("bench:onsale uses its own embedded Postgres; unset DATABASE_URL");
-  const db = await startDatabase({ dir: workDir, log, pooling: opts.pgPool === "session" });
+  const db = await startDatabase({ dir: workDir, log, pooling: opts.pgPool === "transaction" });
   cleanups.push(db.stop);
   if (opts.pgAuth === "trust") await trustLoopback(db.url, path.join(workDir, "postgres"));
   log(
-    `Postgres connections: ${opts.pgAuth === "trust" ? "trust on 127.0.0.1 (no password hashing)" : "password (SCRAM)"}; ${opts.pgPool === "session" ? "the tunnel pools backends per session, as Neon's pooler does" : "no pooling: a new backend per Worker connection"}`,
+    `Postgres connections: ${opts.pgAuth === "trust" ? "trust on 127.0.0.1 (no password hashing)" : "password (SCRAM)"}; ${opts.pgPool === "transaction" ? "the tunnel lends pooled backends per transaction, as Neon's pooler does" : "no pooling: a new backend per Worker connection"}`,
   );
   await createBaselineTables(db.url);
   log("bundling the Worker once (wrangler deploy --dry-run), then the bench wrapper and the baseline Worker");

@@ -28,7 +28,7 @@ const CANCEL_REQUEST = 80877102;
  * a backend instead of forking more, which under a flash crowd would only add authentication
  * and fork cost to an already saturated machine.
  */
-const DEFAULT_MAX_BACKENDS = 32;
+const DEFAULT_MAX_BACKENDS = 128;
 const IDLE_TIMEOUT_MS = 60_000;
 
 /** A typed message: type byte, int32 length (including itself), body. */

@@ -177,9 +177,6 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
 
   // ── the waiting room ──────────────────────────────────────────────────────────────────
   async function join(fan) {
-    // Fans already in the room come first: a new arrival waits at the door while polls are
-    // backed up in the load generator (a late poll can find its ticket expired).
-    while (pollGate.waiting > 0 && !stopping) await sleep(25);
     await joinGate.acquire();
     try {
       if (stopping) return "stopped";
