@@ -180,7 +180,11 @@ try {
   }
   console.log(`\n${path.relative(root, out)}`);
 } finally {
-  for (const stop of stops.reverse()) await stop().catch?.(() => {});
+  for (const stop of stops.reverse()) {
+    try {
+      await stop();
+    } catch {}
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(0);
