@@ -30,6 +30,11 @@ const CANCEL_REQUEST = 80877102;
  */
 const DEFAULT_MAX_BACKENDS = 128;
 const IDLE_TIMEOUT_MS = 60_000;
+/** As PgBouncer's query_wait_timeout: a client waiting longer for a backend gets an error. */
+const WAIT_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Extended-protocol and COPY messages that leave the backend mid-query until the next Sync. */
+const UNSYNCED = new Set(["P", "B", "D", "E", "C", "H", "d", "c", "f"]);
 
 /** A typed message: type byte, int32 length (including itself), body. */
 function message(type, body = Buffer.alloc(0)) {
@@ -69,7 +74,9 @@ function framer(onMessage) {
     const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
     let at = 0;
     while (buf.length - at >= 5) {
-      const end = at + 1 + buf.readInt32BE(at + 1);
+      const length = buf.readInt32BE(at + 1);
+      if (length < 4) throw new Error(`malformed message length ${length}`);
+      const end = at + 1 + length;
       if (end > buf.length) break;
       onMessage(String.fromCharCode(buf[at]), buf.subarray(at, end));
       at = end;
@@ -90,7 +97,8 @@ function startupParameters(packet) {
 class Backend {
   client = null; // where the server's bytes go while lent out
   status = "I"; // of the last ReadyForQuery
-  pending = 0; // Sync / Query messages whose ReadyForQuery has not come back yet
+  pending = 0; // Sync / Query / FunctionCall messages whose ReadyForQuery has not come back yet
+  unsynced = false; // extended-protocol messages sent since the last Sync
   parameters = []; // ParameterStatus messages from startup, replayed to new clients
   cancelKey = null; // [pid, secret]
   closed = false;
@@ -101,6 +109,7 @@ class Backend {
     this.socket = net.connect({ host, port });
     this.socket.setNoDelay(true);
     this.ready = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("Postgres did not answer in time")), CONNECT_TIMEOUT_MS);
       this.socket.once("error", reject);
       this.socket.once("close", () => reject(new Error("Postgres closed the connection during startup")));
       const entries = Object.entries(params).flatMap(([k, v]) => [cstring(k), cstring(v)]);
@@ -149,10 +158,11 @@ class Backend {
             this.client?.(chunk);
             readied = false;
             track(chunk);
-            if (readied && this.pending === 0 && this.status === "I") this.onIdle?.();
+            if (readied && this.reusable) this.onIdle?.();
           });
           this.socket.on("error", () => this.destroy());
           this.socket.on("close", () => this.destroy());
+          clearTimeout(timer);
           resolve(this);
         }
       });
@@ -169,13 +179,16 @@ class Backend {
 
   /** A client message for the server; Sync and Query each end in one ReadyForQuery. */
   send(type, whole) {
-    if (type === "S" || type === "Q") this.pending++;
+    if (type === "S" || type === "Q" || type === "F") {
+      this.pending++;
+      this.unsynced = false;
+    } else if (UNSYNCED.has(type)) this.unsynced = true;
     this.socket.write(whole);
   }
 
   /** Idle, nothing in flight: it may serve another client. */
   get reusable() {
-    return !this.closed && this.status === "I" && this.pending === 0;
+    return !this.closed && this.status === "I" && this.pending === 0 && !this.unsynced;
   }
 
   /** Asks Postgres to cancel what this backend is running (a separate connection, as clients do). */
@@ -218,7 +231,22 @@ export function createPooler({ credentials, maxBackends = DEFAULT_MAX_BACKENDS }
         continue;
       }
       if (pool.size < maxBackends) break;
-      await new Promise((resolve) => pool.waiting.push(resolve));
+      await new Promise((resolve, reject) => {
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          const i = pool.waiting.indexOf(wake);
+          if (i >= 0) pool.waiting.splice(i, 1);
+          reject(
+            Object.assign(new Error(`no pooled Postgres connection came free within ${WAIT_TIMEOUT_MS / 1000} s`), {
+              code: "53300",
+            }),
+          );
+        }, WAIT_TIMEOUT_MS);
+        pool.waiting.push(wake);
+      });
     }
     pool.size++;
     const backend = new Backend({ host, port, params, password: credentials[params.user] });
@@ -259,12 +287,15 @@ export function createPooler({ credentials, maxBackends = DEFAULT_MAX_BACKENDS }
     let backend = null; // lent for the current transaction
     let acquiring = false;
     const queued = []; // client messages waiting for a backend
+    const early = []; // messages sent right after the password (pipelined connect)
     let ended = false;
     const cancelKey = `${randomInt(1, 2 ** 31 - 1)}:${randomInt(0, 2 ** 31 - 1)}`;
 
     const fail = (error) => {
       if (ended) return;
-      send(error?.whole ?? errorResponse("08006", error instanceof Error ? error.message : String(error)));
+      send(
+        error?.whole ?? errorResponse(error?.code ?? "08006", error instanceof Error ? error.message : String(error)),
+      );
       end();
       close(1011);
     };
@@ -295,7 +326,7 @@ export function createPooler({ credentials, maxBackends = DEFAULT_MAX_BACKENDS }
       giveBack(); // destroyed instead if it is inside a transaction or mid-query
     };
 
-    const fromClient = framer((type, whole) => {
+    const fromClient = (type, whole) => {
       if (type === "X") {
         end();
         close(1000);
@@ -316,7 +347,7 @@ export function createPooler({ credentials, maxBackends = DEFAULT_MAX_BACKENDS }
           fail(error);
         },
       );
-    });
+    };
 
     const passthrough = (initial) => {
       state = "raw";
@@ -340,10 +371,10 @@ export function createPooler({ credentials, maxBackends = DEFAULT_MAX_BACKENDS }
         ]),
       );
       state = "ready";
+      for (const whole of early.splice(0)) fromClient(String.fromCharCode(whole[0]), whole);
     };
 
-    const onPassword = framer((type, whole) => {
-      if (state !== "password") return;
+    const onPassword = (type, whole) => {
       const given = whole.subarray(5, whole.length - 1).toString("utf8");
       if (type !== "p" || given !== credentials[params.user]) {
         send(errorResponse("28P01", `password authentication failed for user "${params.user}"`));
@@ -361,16 +392,35 @@ export function createPooler({ credentials, maxBackends = DEFAULT_MAX_BACKENDS }
         release(pool, b);
         if (!ended) welcome();
       }, fail);
+    };
+
+    // Every message after the startup packet: the password, then the session's traffic.
+    const afterStartup = framer((type, whole) => {
+      if (ended) return;
+      if (state === "ready") return fromClient(type, whole);
+      if (state === "password") return onPassword(type, whole);
+      early.push(whole); // state "welcoming"
     });
 
     function onData(chunk) {
-      if (state === "ready") return fromClient(chunk);
-      if (state === "raw") return raw.write(chunk);
-      if (state === "password") return onPassword(chunk);
-      if (state !== "startup") return; // clients wait for AuthenticationOk before sending more
+      if (ended) return;
+      try {
+        if (state === "raw") return raw.write(chunk);
+        if (state !== "startup") return afterStartup(chunk);
+        startup(chunk);
+      } catch (error) {
+        // Malformed input: refuse it rather than guess where the next message starts.
+        send(errorResponse("08P01", error instanceof Error ? error.message : String(error)));
+        end();
+        close(1002);
+      }
+    }
+
+    function startup(chunk) {
       startupBytes = Buffer.concat([startupBytes, chunk]);
       while (state === "startup" && startupBytes.length >= 8) {
         const length = startupBytes.readInt32BE(0);
+        if (length < 8 || length > 10_000) throw new Error(`malformed startup packet length ${length}`);
         if (startupBytes.length < length) return;
         const packet = startupBytes.subarray(0, length);
         const code = packet.readInt32BE(4);
@@ -380,6 +430,7 @@ export function createPooler({ credentials, maxBackends = DEFAULT_MAX_BACKENDS }
           continue;
         }
         if (code === CANCEL_REQUEST) {
+          if (length !== 16) throw new Error("malformed cancel request");
           const ours = sessions.get(`${packet.readInt32BE(8)}:${packet.readInt32BE(12)}`);
           if (!ours) return passthrough(startupBytes);
           ours.cancel();
@@ -390,11 +441,11 @@ export function createPooler({ credentials, maxBackends = DEFAULT_MAX_BACKENDS }
         if (code !== PROTOCOL_3) return passthrough(startupBytes);
         params = startupParameters(packet);
         params.database ??= params.user;
-        if (!(params.user in credentials)) return passthrough(startupBytes);
+        if (!Object.hasOwn(credentials, params.user)) return passthrough(startupBytes);
         const rest = startupBytes.subarray(length);
         state = "password";
         send(message("R", int32s(3)));
-        if (rest.length) onPassword(rest);
+        if (rest.length) afterStartup(rest);
       }
     }
 
