@@ -9,7 +9,7 @@
 // bench-results/onsale-<timestamp>.{json,md,svg}. `--help` lists the options; bench/README.md
 // explains what is measured, what is simulated, and how to read the report.
 import { fork } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -18,6 +18,7 @@ import pg from "pg";
 import { call } from "../bench/lib/api.mjs";
 import { coreCount, startCpuWindow } from "../bench/lib/procs.mjs";
 import {
+  benchWorkerVars,
   buildBundle,
   nodeBin,
   root,
@@ -712,25 +713,8 @@ try {
   const webhookSecret = `whsec_${randomBytes(24).toString("hex")}`;
   const stripe = await startStripeStandin({ port: 0, webhookSecret });
   cleanups.push(() => stripe.close());
-  const fanSecret = randomBytes(32).toString("hex");
   const organizerKey = `osk_bench_${randomBytes(24).toString("hex")}`;
-  const { privateKey } = generateKeyPairSync("ed25519");
-  const vars = {
-    ENVIRONMENT: "development",
-    DATABASE_URL: db.url,
-    PG_WS_PROXY: db.proxyUrl,
-    FAN_JWT_SECRET: fanSecret,
-    QUEUE_TICKET_SECRET: randomBytes(32).toString("hex"),
-    TICKET_SIGNING_JWK: JSON.stringify({
-      ...privateKey.export({ format: "jwk" }),
-      kid: "bench-1",
-      alg: "EdDSA",
-      use: "sig",
-    }),
-    STRIPE_WEBHOOK_SECRET: webhookSecret,
-    STRIPE_SECRET_KEY: "sk_test_onsale_bench",
-    STRIPE_API_URL: stripe.url,
-  };
+  const { vars, fanSecret } = benchWorkerVars({ db, stripe: { url: stripe.url, webhookSecret } });
   log(`starting the Worker on ${opts.target === "miniflare" ? "workerd directly (Miniflare)" : "wrangler dev"}`);
   const start = opts.target === "miniflare" ? startMiniflare : startWrangler;
   const target = await start({ dir: workDir, bundle: workers.onsale, vars });

@@ -5,13 +5,20 @@
 // waiting room, and takes a V8 CPU profile of the measured part. It prints checkouts/s, each
 // step's p50 and the isolate's CPU per checkout by package and by function (through the
 // bundle's source map). A checkout here is five requests: the four above and Stripe's webhook.
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { call } from "../bench/lib/api.mjs";
 import { startProfile, summarizeProfile } from "../bench/lib/profile.mjs";
-import { buildBundle, root, startDatabase, startMiniflare, wranglerVars } from "../bench/lib/stack.mjs";
+import {
+  benchWorkerVars,
+  buildBundle,
+  root,
+  startDatabase,
+  startMiniflare,
+  wranglerVars,
+} from "../bench/lib/stack.mjs";
 import { buildWorkers } from "../bench/onsale/build.mjs";
 import { createClient, fanTokenSigner, Samples } from "../bench/onsale/http.mjs";
 import { createStadium } from "../bench/onsale/setup.mjs";
@@ -40,25 +47,9 @@ try {
   const webhookSecret = `whsec_${randomBytes(24).toString("hex")}`;
   const stripe = await startStripeStandin({ port: 0, webhookSecret });
   stops.push(() => stripe.close());
-  const fanSecret = randomBytes(32).toString("hex");
   const organizerKey = `osk_bench_${randomBytes(24).toString("hex")}`;
-  const { privateKey } = generateKeyPairSync("ed25519");
-  const target = await startMiniflare({
-    dir,
-    bundle: workers.onsale,
-    inspector: true,
-    vars: {
-      ENVIRONMENT: "development",
-      DATABASE_URL: db.url,
-      PG_WS_PROXY: db.proxyUrl,
-      FAN_JWT_SECRET: fanSecret,
-      QUEUE_TICKET_SECRET: randomBytes(32).toString("hex"),
-      TICKET_SIGNING_JWK: JSON.stringify({ ...privateKey.export({ format: "jwk" }), kid: "p", alg: "EdDSA" }),
-      STRIPE_WEBHOOK_SECRET: webhookSecret,
-      STRIPE_SECRET_KEY: "sk_test_onsale_profile",
-      STRIPE_API_URL: stripe.url,
-    },
-  });
+  const { vars, fanSecret } = benchWorkerVars({ db, stripe: { url: stripe.url, webhookSecret } });
+  const target = await startMiniflare({ dir, bundle: workers.onsale, inspector: true, vars });
   stops.push(target.stop);
   stripe.setWebhookUrl(`${target.url}/v1/webhooks/stripe`);
   await call(target.url, "GET", "/healthz", { expect: 200 });

@@ -4,6 +4,7 @@
 // through Miniflare. The Worker is bundled once at the start (`wrangler deploy --dry-run`), so
 // edits others make to src/ during the run cannot reload it halfway through a measurement.
 import { spawn } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { freePort, migrateDatabase, root, startPgWsProxy, startPostgres } from "../../scripts/local-stack.mjs";
@@ -212,6 +213,27 @@ export async function startMiniflare({ dir, bundle, vars, inspector = false }) {
 /** An already running stack (`--url`): nothing to start or stop, no process accounting. */
 export function externalTarget(url) {
   return { name: "external", label: `running stack at ${url}`, url, processGroups: () => ({}), stop: async () => {} };
+}
+
+/**
+ * The Onsale Worker's bindings for a bench stack: fresh secrets, the database behind the
+ * tunnel, the Stripe stand-in. `fanSecret` signs the simulated fans' JWTs.
+ */
+export function benchWorkerVars({ db, stripe }) {
+  const fanSecret = randomBytes(32).toString("hex");
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const vars = {
+    ENVIRONMENT: "development",
+    DATABASE_URL: db.url,
+    PG_WS_PROXY: db.proxyUrl,
+    FAN_JWT_SECRET: fanSecret,
+    QUEUE_TICKET_SECRET: randomBytes(32).toString("hex"),
+    TICKET_SIGNING_JWK: JSON.stringify({ ...privateKey.export({ format: "jwk" }), kid: "bench-1", alg: "EdDSA" }),
+    STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
+    STRIPE_SECRET_KEY: "sk_test_onsale_bench",
+    STRIPE_API_URL: stripe.url,
+  };
+  return { vars, fanSecret };
 }
 
 /** `[vars]` of wrangler.toml that the fan tokens must match (issuer, audience). */
