@@ -119,7 +119,7 @@ const opts = {
   admitPerMinute,
   maxActive: num(args["max-active"], Math.ceil((2 * admitPerMinute * checkoutWindowS) / 60)),
   arrivalS: num(args["arrival-s"], quick ? 8 : 300),
-  maxSaleS: num(args["max-sale-s"], quick ? 80 : 1500),
+  maxSaleS: num(args["max-sale-s"], quick ? 90 : 1500),
   joinConcurrency: num(args["join-concurrency"], 32),
   pollConcurrency: num(args["poll-concurrency"], 64),
   pollMode: args["poll-mode"],
