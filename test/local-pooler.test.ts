@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import type { PoolClient } from "@neondatabase/serverless";
+import { neonConfig, type PoolClient } from "@neondatabase/serverless";
 import { describe, expect, it } from "vitest";
 import { openPool } from "../src/db/client";
 
@@ -83,6 +83,18 @@ describe("the local tunnel's pooler", () => {
       ),
     );
     expect(after).toEqual({ locked: true, table: null });
+  });
+
+  it("serves a client that pipelines its password and first query (Neon's pipelineConnect)", async () => {
+    const pool = openPool(env, 1);
+    neonConfig.pipelineConnect = "password";
+    try {
+      const { rows } = await pool.query<{ n: number }>("SELECT 41 + 1 AS n");
+      expect(rows[0]!.n).toBe(42);
+    } finally {
+      neonConfig.pipelineConnect = false;
+      await pool.end();
+    }
   });
 
   it("refuses a wrong password", async () => {
