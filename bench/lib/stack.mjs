@@ -228,7 +228,12 @@ export function benchWorkerVars({ db, stripe }) {
     PG_WS_PROXY: db.proxyUrl,
     FAN_JWT_SECRET: fanSecret,
     QUEUE_TICKET_SECRET: randomBytes(32).toString("hex"),
-    TICKET_SIGNING_JWK: JSON.stringify({ ...privateKey.export({ format: "jwk" }), kid: "bench-1", alg: "EdDSA" }),
+    TICKET_SIGNING_JWK: JSON.stringify({
+      ...privateKey.export({ format: "jwk" }),
+      kid: "bench-1",
+      alg: "EdDSA",
+      use: "sig",
+    }),
     STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
     STRIPE_SECRET_KEY: "sk_test_onsale_bench",
     STRIPE_API_URL: stripe.url,
