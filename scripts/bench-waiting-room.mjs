@@ -36,7 +36,15 @@ import { parseArgs } from "node:util";
 import { call, createBenchShows, signFanTokens } from "../bench/lib/api.mjs";
 import { coreCount, startCpuWindow } from "../bench/lib/procs.mjs";
 import { startProfile, summarizeProfile } from "../bench/lib/profile.mjs";
-import { buildBundle, nodeBin, root, startDatabase, startMiniflare, wranglerVars } from "../bench/lib/stack.mjs";
+import {
+  benchWorkerVars,
+  buildBundle,
+  nodeBin,
+  root,
+  startDatabase,
+  startMiniflare,
+  wranglerVars,
+} from "../bench/lib/stack.mjs";
 import { writeCountingBundle } from "../bench/waiting-room/counting-bundle.mjs";
 import { consoleLines, markdown, summarize } from "../bench/waiting-room/report.mjs";
 
@@ -509,14 +517,7 @@ try {
   result.code = codeState();
   const bundle = await buildBundle({ dir: workDir });
   const counted = { path: writeCountingBundle(bundle) };
-  const fanSecret = randomBytes(32).toString("hex");
-  const vars = {
-    ENVIRONMENT: "development",
-    DATABASE_URL: db.url,
-    PG_WS_PROXY: db.proxyUrl,
-    FAN_JWT_SECRET: fanSecret,
-    QUEUE_TICKET_SECRET: randomBytes(32).toString("hex"),
-  };
+  const { vars, fanSecret } = benchWorkerVars({ db });
   log("starting workerd through Miniflare (bench/miniflare-host.mjs)");
   ctx.target = await startMiniflare({ dir: workDir, bundle: counted.path, vars });
   cleanups.push(() => ctx.target.stop());

@@ -217,9 +217,9 @@ export function externalTarget(url) {
 
 /**
  * The Onsale Worker's bindings for a bench stack: fresh secrets, the database behind the
- * tunnel, the Stripe stand-in. `fanSecret` signs the simulated fans' JWTs.
+ * tunnel, and the Stripe stand-in when one is given. `fanSecret` signs the simulated fans' JWTs.
  */
-export function benchWorkerVars({ db, stripe }) {
+export function benchWorkerVars({ db, stripe = null }) {
   const fanSecret = randomBytes(32).toString("hex");
   const { privateKey } = generateKeyPairSync("ed25519");
   const vars = {
@@ -234,9 +234,11 @@ export function benchWorkerVars({ db, stripe }) {
       alg: "EdDSA",
       use: "sig",
     }),
-    STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
-    STRIPE_SECRET_KEY: "sk_test_onsale_bench",
-    STRIPE_API_URL: stripe.url,
+    ...(stripe && {
+      STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
+      STRIPE_SECRET_KEY: "sk_test_onsale_bench",
+      STRIPE_API_URL: stripe.url,
+    }),
   };
   return { vars, fanSecret };
 }
