@@ -325,16 +325,34 @@ export const refunds = pgTable(
     currency: currency(),
     reason: text("reason").notNull(),
     status: text("status").notNull().default("pending"),
+    /** The tickets this refund pays back (void and their seats back on sale once it succeeds); null = money only or the whole order. */
+    ticketIds: jsonb("ticket_ids").$type<string[]>(),
+    /** Free text from the organizer, kept for the books and sent to Stripe as metadata. */
+    note: text("note"),
+    /** Stripe calls made for this row; each uses its own idempotency key `onsale:refund:<id>:<attempt>`. */
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    /** While set in the future, one worker is talking to Stripe about this row; others keep off. */
+    leaseUntil: timestamp("lease_until", { withTimezone: true }),
+    /** The failed refund whose obligation this row takes over, and how many failures came before it. */
+    reissueOf: text("reissue_of"),
+    generation: integer("generation").notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     uniqueIndex("refunds_provider_refund_id_key").on(t.providerRefundId),
     index("refunds_order_idx").on(t.orderId),
-    check("refunds_amount_positive", sql`${t.amountCents} > 0`),
+    // A failed refund is re-issued once, whoever notices the failure first.
+    uniqueIndex("refunds_reissue_of_key").on(t.reissueOf),
+    // The cron's work list: refunds Onsale still owes.
+    index("refunds_open_idx").on(t.createdAt).where(sql`${t.status} = 'pending'`),
+    // Zero only for a free order, which is refunded without calling Stripe.
+    check("refunds_amount_non_negative", sql`${t.amountCents} >= 0`),
+    check("refunds_attempts_non_negative", sql`${t.attempts} >= 0`),
     check(
       "refunds_reason_known",
-      sql`${t.reason} IN ('organizer_request', 'seat_conflict', 'show_cancelled', 'provider')`,
+      sql`${t.reason} IN ('organizer_request', 'seat_conflict', 'show_cancelled', 'limit_exceeded', 'provider')`,
     ),
     check("refunds_status_known", sql`${t.status} IN ('pending', 'succeeded', 'failed', 'canceled')`),
     currencyCheck("refunds_currency_iso", t.currency),
