@@ -4,6 +4,7 @@ import type { Database } from "../db/client";
 import { events, priceTiers, seatMapVersions, shows } from "../db/schema";
 import { ApiError, notFound } from "../lib/problem";
 import { flattenSeats, type SeatMap } from "./seat-map";
+import { recordShow } from "./show-directory";
 
 interface Tier {
   id: string;
@@ -51,8 +52,9 @@ export function priceSeats(map: SeatMap, tiers: Tier[]) {
 
 /**
  * Publishes a show: loads every seat with its tier and price into the show's Durable Object,
- * then marks the show (and its event) published. The DO goes first and keeps existing seat
- * states, so a retry after any failure, or a second publish, is harmless.
+ * then marks the show (and its event) published, then lists it in the edge's show directory.
+ * The DO goes first and keeps existing seat states, so a retry after any failure, or a second
+ * publish, is harmless (which is also how a show published before the directory gets listed).
  */
 export async function publishShow(db: Database, env: Env, showId: string, organizerId: string) {
   const [show] = await db
@@ -117,5 +119,7 @@ export async function publishShow(db: Database, env: Env, showId: string, organi
       .where(eq(shows.id, show.id));
     await tx.update(events).set({ status: "published", updatedAt: sql`now()` }).where(eq(events.id, show.eventId));
   });
+  // Last, so fans find the show only once Postgres agrees it is published.
+  await recordShow(env, show.id, { status: "published" });
   return counts;
 }

@@ -5,6 +5,7 @@ import { createRouter } from "../app";
 import { publishShow } from "../catalog/publish";
 import { loadShow } from "../catalog/queries";
 import { id, Show } from "../catalog/schemas";
+import { recordShow } from "../catalog/show-directory";
 import { events, orders, shows, tickets } from "../db/schema";
 import { ApiError, notFound } from "../lib/problem";
 import { organizerSecurity, problemResponses } from "../lib/schemas";
@@ -120,6 +121,7 @@ adminShows.openapi(
       .db!.update(shows)
       .set({ status: "cancelled", cancelledAt: sql`coalesce(${shows.cancelledAt}, now())`, updatedAt: sql`now()` })
       .where(eq(shows.id, show.id));
+    if (show.status !== "draft") await recordShow(c.env, show.id, { status: "cancelled" });
     return c.json(await loadShow(c.var.db!, show.id, { organizerId }), 200);
   },
 );

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { HoldOutcome, HoldView } from "../../durable-objects/types";
 import { createRouter } from "../app";
 import { id } from "../catalog/schemas";
+import { showStub } from "../catalog/show-directory";
 import { sha256Hex, showIdOfHold } from "../lib/ids";
 import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
@@ -124,6 +125,7 @@ holds.openapi(
     const { show_id } = c.req.valid("param");
     const body = c.req.valid("json");
     const { "idempotency-key": key, "admission-token": admission } = c.req.valid("header");
+    const stub = await showStub(c.env, show_id);
     const room = await edgeRoomStatus(c.env, show_id);
     if (room?.enabled) await requireAdmission(c.env, admission, show_id, c.var.fan!.id);
     // The hash pins the key to this exact request (show and body, in a fixed key order).
@@ -131,7 +133,7 @@ holds.openapi(
       "seat_ids" in body
         ? { show_id, seat_ids: body.seat_ids }
         : { show_id, section_id: body.section_id, quantity: body.quantity, accessible: body.accessible };
-    const outcome = await c.env.SHOW.getByName(show_id).hold({
+    const outcome = await stub.hold({
       ...("seat_ids" in body ? { seat_ids: body.seat_ids } : body),
       fan_id: c.var.fan!.id,
       idempotency_key: key,
@@ -149,7 +151,7 @@ const holdParams = z.object({ hold_id: z.string().min(1).max(120) });
 async function ownHold(env: Env, fanId: string, holdId: string, action: "get" | "release"): Promise<HoldView> {
   const showId = showIdOfHold(holdId);
   if (!showId) throw notFound("Hold");
-  const stub = env.SHOW.getByName(showId);
+  const stub = await showStub(env, showId);
   const hold = action === "get" ? await stub.getHold(fanId, holdId) : await stub.release(fanId, holdId);
   if (!hold) throw notFound("Hold");
   return hold;

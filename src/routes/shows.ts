@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../app";
 import { geometryUrl, loadShow } from "../catalog/queries";
 import { id, Show } from "../catalog/schemas";
+import { requireKnownShow, showStub } from "../catalog/show-directory";
 import { withDatabase } from "../db/client";
 import { notFound } from "../lib/problem";
 import { problemResponses } from "../lib/schemas";
@@ -58,6 +59,7 @@ fanShows.openapi(
   }),
   async (c) => {
     const { show_id } = c.req.valid("param");
+    await requireKnownShow(c.env, show_id);
     const [show, room] = await Promise.all([
       withDatabase(c.env, (db) => loadShow(db, show_id)),
       edgeRoomStatus(c.env, show_id),
@@ -103,7 +105,7 @@ fanShows.openapi(
     const { show_id } = c.req.valid("param");
     const { section } = c.req.valid("query");
     // Straight to the DO (never Postgres): this is what a flash crowd reloads.
-    const overlay = await c.env.SHOW.getByName(show_id).availability(section);
+    const overlay = await (await showStub(c.env, show_id)).availability(section);
     if (!overlay) throw notFound("Show");
     if (section !== undefined && !overlay.sections.some((s) => s.section_id === section)) throw notFound("Section");
     const { venue_id, seat_map_version, ...rest } = overlay;

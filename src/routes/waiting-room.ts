@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { QueueSession, RoomOutcome } from "../../durable-objects/types";
 import { createRouter } from "../app";
 import { id } from "../catalog/schemas";
+import { showStub } from "../catalog/show-directory";
 import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { fanAuth } from "../middleware/fan-auth";
@@ -97,7 +98,7 @@ waitingRoom.openapi(
   }),
   async (c) => {
     const { show_id } = c.req.valid("json");
-    const outcome = await c.env.SHOW.getByName(show_id).joinQueue(c.var.fan!.id);
+    const outcome = await (await showStub(c.env, show_id)).joinQueue(c.var.fan!.id);
     if (!outcome.ok) throw roomRefused(outcome);
     c.header("cache-control", "no-store");
     return c.json(await answerFromDo(c.env, show_id, outcome.value), outcome.value.created ? 201 : 200);

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { WaitlistOutcome } from "../../durable-objects/types";
 import { createRouter } from "../app";
 import { id } from "../catalog/schemas";
+import { showStub } from "../catalog/show-directory";
 import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { fanAuth } from "../middleware/fan-auth";
@@ -68,7 +69,7 @@ waitlist.openapi(
   async (c) => {
     const { quantity, section_id } = c.req.valid("json");
     const fan = c.var.fan!;
-    const outcome = await c.env.SHOW.getByName(c.req.valid("param").show_id).joinWaitlist(
+    const outcome = await (await showStub(c.env, c.req.valid("param").show_id)).joinWaitlist(
       fan.id,
       fan.email ?? null,
       quantity,
@@ -90,7 +91,7 @@ waitlist.openapi(
     responses: { 200: { description: "The fan's place", ...entryResponse }, ...problemResponses(401, 404) },
   }),
   async (c) => {
-    const entry = await c.env.SHOW.getByName(c.req.valid("param").show_id).waitlistStatus(c.var.fan!.id);
+    const entry = await (await showStub(c.env, c.req.valid("param").show_id)).waitlistStatus(c.var.fan!.id);
     if (!entry) throw notFound("Waitlist entry");
     return c.json(entry, 200);
   },
@@ -107,7 +108,7 @@ waitlist.openapi(
     responses: { 200: { description: "The fan's entry, now left", ...entryResponse }, ...problemResponses(401, 404) },
   }),
   async (c) => {
-    const entry = await c.env.SHOW.getByName(c.req.valid("param").show_id).leaveWaitlist(c.var.fan!.id);
+    const entry = await (await showStub(c.env, c.req.valid("param").show_id)).leaveWaitlist(c.var.fan!.id);
     if (!entry) throw notFound("Waitlist entry");
     return c.json(entry, 200);
   },

@@ -1,0 +1,70 @@
+import type { ShowDO } from "../../durable-objects/show";
+import { notFound } from "../lib/problem";
+
+// The edge's list of shows that exist, so a fan route refuses an unknown show id before it
+// names a Durable Object: `getByName` on any string creates an object and writes its schema,
+// which would let one cheap unauthenticated request per random id fill storage.
+//
+// Entries live in the SEAT_MAPS namespace (already bound, read-mostly, same lifecycle as the
+// published geometry) under `show:<id>`, written by publish and updated by cancel. A show that
+// was published before the directory existed is unknown until it is published again, which is
+// harmless (publishing keeps every seat's state): an operator re-publishes such shows once.
+
+export type ShowDirectoryEntry = { status: "published" | "cancelled" };
+
+/** Known shows rarely change; an isolate rechecks KV after a minute. */
+const KNOWN_TTL_MS = 60_000;
+/** Unknown ids are rechecked soon, so a show published elsewhere is found within seconds. */
+const UNKNOWN_TTL_MS = 5_000;
+/** KV's own edge cache (its minimum); absent keys are cached there too. */
+const KV_CACHE_TTL_S = 60;
+const MAX_ENTRIES = 10_000;
+
+const key = (showId: string) => `show:${showId}`;
+const cache = new Map<string, { expiresAt: number; entry: Promise<ShowDirectoryEntry | null> }>();
+
+export async function recordShow(env: Pick<Env, "SEAT_MAPS">, showId: string, entry: ShowDirectoryEntry) {
+  await env.SEAT_MAPS.put(key(showId), JSON.stringify(entry));
+  cache.delete(showId);
+}
+
+/** The show's entry, or null for an id no organizer ever published. */
+export function lookupShow(env: Pick<Env, "SEAT_MAPS">, showId: string): Promise<ShowDirectoryEntry | null> {
+  const now = Date.now();
+  const cached = cache.get(showId);
+  if (cached && now < cached.expiresAt) return cached.entry;
+  const entry = env.SEAT_MAPS.get<ShowDirectoryEntry>(key(showId), { type: "json", cacheTtl: KV_CACHE_TTL_S }).catch(
+    (error: unknown) => {
+      cache.delete(showId);
+      throw error;
+    },
+  );
+  cache.set(showId, { expiresAt: now + KNOWN_TTL_MS, entry });
+  void entry.then(
+    (found) => {
+      if (!found && cache.get(showId)?.entry === entry) cache.set(showId, { expiresAt: now + UNKNOWN_TTL_MS, entry });
+    },
+    () => {},
+  );
+  if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value!);
+  return entry;
+}
+
+/**
+ * The Show DO stub for a show id that came from a client, or a 404 problem for an id the
+ * directory does not know: the only way fan routes turn untrusted input into a Show DO.
+ */
+export async function showStub(
+  env: Pick<Env, "SEAT_MAPS" | "SHOW">,
+  showId: string,
+): Promise<DurableObjectStub<ShowDO>> {
+  if (!(await lookupShow(env, showId))) throw notFound("Show");
+  return env.SHOW.getByName(showId);
+}
+
+/** Fails with the same 404 as `showStub`, for routes that reach the show some other way. */
+export async function requireKnownShow(env: Pick<Env, "SEAT_MAPS">, showId: string): Promise<ShowDirectoryEntry> {
+  const entry = await lookupShow(env, showId);
+  if (!entry) throw notFound("Show");
+  return entry;
+}
