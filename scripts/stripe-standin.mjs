@@ -13,6 +13,14 @@
 //   POST /_standin/config                       JSON { autoWebhooks?, webhookUrl? }
 //   POST /_standin/payment_intents/:id/succeed  settle asynchronously, as a delayed payment would
 //   POST /_standin/payment_intents/:id/fail
+//   POST /_standin/refunds/:id/fail              the bank returns a refund: status failed, refund.updated + refund.failed
+//   POST /_standin/faults                       JSON { operation, status?, count?, match?, after? }: the next `count`
+//                                               API calls of that operation (e.g. "createRefund") whose parameters
+//                                               include every `match` entry answer `status` (500 by default). Stripe
+//                                               saves such a result under the call's Idempotency-Key, so a retry with
+//                                               that key gets it again. `after: true` runs the call first and loses its
+//                                               answer, as a timeout would. Match narrowly: every test file shares one
+//                                               stand-in.
 import { createHmac, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import path from "node:path";
@@ -75,6 +83,7 @@ const EXPANDABLE = {
   payment_intent: ["latest_charge", "payment_method"],
   charge: ["payment_intent", "payment_method"],
   refund: ["charge", "payment_intent"],
+  list: [],
 };
 
 const ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -416,6 +425,34 @@ class TestModeAccount {
   retrieveRefund({ id, params }) {
     rejectUnknownParams(params, []);
     return this.refund(id);
+  }
+
+  /** Newest first, as Stripe lists; filtered by `payment_intent` or `charge` when given. */
+  listRefunds({ params }) {
+    rejectUnknownParams(params, ["charge", "limit", "payment_intent"]);
+    const limit = asInteger(params.limit, "limit") ?? 10;
+    if (limit < 1 || limit > 100) throw invalidParam("limit", "This value must be between 1 and 100.");
+    const intentId = asString(params.payment_intent, "payment_intent");
+    const chargeId = asString(params.charge, "charge");
+    const matching = [...this.refunds.values()]
+      .filter(
+        (refund) => (!intentId || refund.payment_intent === intentId) && (!chargeId || refund.charge === chargeId),
+      )
+      .reverse();
+    return { object: "list", data: matching.slice(0, limit), has_more: matching.length > limit, url: "/v1/refunds" };
+  }
+
+  /** The bank sent a refund back (closed card account): Stripe marks it failed and the money returns to the balance. */
+  simulateRefundFailure(id) {
+    const refund = this.refund(id);
+    if (refund.status === "failed" || refund.status === "canceled") return refund;
+    const charge = this.charges.get(refund.charge);
+    charge.amount_refunded -= refund.amount;
+    charge.refunded = false;
+    Object.assign(refund, { status: "failed", failure_reason: "expired_or_canceled_card" });
+    this.emit("refund.updated", refund, NO_API_REQUEST);
+    this.emit("refund.failed", refund, NO_API_REQUEST);
+    return refund;
   }
 
   createPaymentIntent({ params, request }) {
@@ -770,6 +807,7 @@ const API_ROUTES = [
   route("POST", "/v1/payment_intents/:id/confirm", { operation: "confirmPaymentIntent", returns: "payment_intent" }),
   route("POST", "/v1/payment_intents/:id/cancel", { operation: "cancelPaymentIntent", returns: "payment_intent" }),
   route("POST", "/v1/refunds", { operation: "createRefund", returns: "refund" }),
+  route("GET", "/v1/refunds", { operation: "listRefunds", returns: "list" }),
   route("GET", "/v1/refunds/:id", { operation: "retrieveRefund", returns: "refund" }),
   route("GET", "/v1/charges/:id", { operation: "retrieveCharge", returns: "charge" }),
 ];
@@ -827,6 +865,8 @@ export async function startStripeStandin({ port = 0, webhookUrl, webhookSecret, 
   const config = { webhookUrl, autoWebhooks };
   const shutdown = new AbortController();
   const idempotentResults = new Map();
+  /** Injected failures, see POST /_standin/faults. */
+  let faults = [];
   const account = new TestModeAccount((event) => {
     // setImmediate runs after the response to the request that caused the event is written.
     if (config.autoWebhooks && config.webhookUrl) setImmediate(() => deliverWithRetries(event));
@@ -884,7 +924,29 @@ export async function startStripeStandin({ port = 0, webhookUrl, webhookSecret, 
     }
   }
 
-  function runEndpoint({ route: endpoint, id }, params, request) {
+  function takeFault(operation, id, params) {
+    const fault = faults.find(
+      (candidate) =>
+        candidate.operation === operation &&
+        candidate.count > 0 &&
+        Object.entries(candidate.match).every(([name, value]) => (name === "id" ? id : params[name]) === value),
+    );
+    if (!fault) return undefined;
+    fault.count--;
+    faults = faults.filter((candidate) => candidate.count > 0);
+    return fault;
+  }
+
+  function runEndpoint({ route: endpoint, id }, params, request, { faults: injectable = true } = {}) {
+    const fault = injectable && takeFault(endpoint.operation, id, params);
+    if (fault) {
+      if (fault.after) runEndpoint({ route: endpoint, id }, params, request, { faults: false });
+      const error = new ApiError(fault.status, {
+        type: "api_error",
+        message: "An unknown error occurred (injected by the Stripe stand-in).",
+      });
+      return { status: error.status, body: error.body, saved: true };
+    }
     const { expand = [], ...rest } = params;
     const expansions = asStringArray(expand, "expand");
     const notExpandable = expansions.find((field) => !EXPANDABLE[endpoint.returns].includes(field));
@@ -992,6 +1054,30 @@ export async function startStripeStandin({ port = 0, webhookUrl, webhookSecret, 
     return { body: { autoWebhooks: config.autoWebhooks, webhookUrl: config.webhookUrl ?? null } };
   }
 
+  function injectFault({ rawBody }) {
+    let fault;
+    try {
+      fault = JSON.parse(rawBody || "{}");
+    } catch (error) {
+      throw invalidParam(undefined, `Invalid JSON: ${error.message}`);
+    }
+    const operations = API_ROUTES.map((candidate) => candidate.operation);
+    if (!operations.includes(fault.operation)) {
+      throw invalidParam("operation", `operation must be one of ${listOf(operations)}`);
+    }
+    const status = fault.status ?? 500;
+    const count = fault.count ?? 1;
+    const match = fault.match ?? {};
+    if (!Number.isInteger(status) || status < 400 || status > 599)
+      throw invalidParam("status", "status must be 4xx or 5xx");
+    if (!Number.isInteger(count) || count < 1) throw invalidParam("count", "count must be a positive integer");
+    if (typeof match !== "object" || Array.isArray(match) || Object.keys(match).length === 0) {
+      throw invalidParam("match", "match must name at least one parameter (every test file shares this stand-in)");
+    }
+    faults.push({ operation: fault.operation, status, count, match, after: fault.after === true });
+    return { body: { operation: fault.operation, status, count, match, after: fault.after === true } };
+  }
+
   const controlRoutes = [
     route("GET", "/_standin/events", { handle: listEvents }),
     route("GET", "/_standin/events/:id/webhook", { handle: showWebhook }),
@@ -1003,6 +1089,10 @@ export async function startStripeStandin({ port = 0, webhookUrl, webhookSecret, 
     route("POST", "/_standin/payment_intents/:id/fail", {
       handle: ({ id }) => ({ body: account.simulateFailure(id) }),
     }),
+    route("POST", "/_standin/refunds/:id/fail", {
+      handle: ({ id }) => ({ body: account.simulateRefundFailure(id) }),
+    }),
+    route("POST", "/_standin/faults", { handle: injectFault }),
   ];
 
   async function handleControl(request, url, rawBody) {
