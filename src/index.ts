@@ -4,10 +4,11 @@ import { requestId } from "hono/request-id";
 import { createRouter } from "./app";
 import { withDatabase } from "./db/client";
 import { ApiError, problemResponse } from "./lib/problem";
+import { limitBodySize } from "./middleware/body-limit";
 import {
   consumeNotifications,
-  type NotificationMessage,
   publishOutbox,
+  type QueueMessage,
   recordDeadLetters,
 } from "./notifications/delivery";
 import { reconcile } from "./orders/reconcile";
@@ -36,6 +37,7 @@ export { ShowDO } from "../durable-objects/show";
 const app = createRouter();
 
 app.use("*", requestId({ headerName: "Request-Id" }));
+app.use("*", limitBodySize());
 
 app.route("/healthz", health);
 app.route("/v1/me", me);
@@ -122,8 +124,8 @@ export default {
   async queue(batch, env, _ctx) {
     await withDatabase(env, (db) =>
       batch.queue.endsWith("-dlq")
-        ? recordDeadLetters(db, batch as MessageBatch<NotificationMessage>)
-        : consumeNotifications(env, db, batch as MessageBatch<NotificationMessage>),
+        ? recordDeadLetters(db, batch as MessageBatch<QueueMessage>)
+        : consumeNotifications(env, db, batch as MessageBatch<QueueMessage>),
     );
   },
 } satisfies ExportedHandler<Env>;
