@@ -1,19 +1,23 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { type Database, pgErrorCode } from "../db/client";
-import { orderItems, orders, payments, refunds, tickets } from "../db/schema";
+import { orderItems, orders, payments, shows, tickets } from "../db/schema";
 import { newId } from "../lib/ids";
 import { enqueueNotification } from "../notifications/outbox";
-import { createStripe } from "../payments/stripe";
+import { openRefund, type RefundReason, settleRefund } from "./refunds";
 
 // Everything that moves an order after it was placed. Every function here is idempotent and
 // only moves an order forward, so a webhook, a confirm call and the reconciliation cron can
 // all run it, twice, in any order, and converge on the same final state:
 //
-//   pending_payment ─┬─► confirmed ──► refunded
+//   pending_payment ─┬─► confirmed ──► refund_pending ◄─► refunded
 //                    ├─► payment_failed ─► (confirmed | refund_pending)
 //                    ├─► cancelled ─────► (confirmed | refund_pending)
-//                    └─► refund_pending ─► refunded
+//                    └─► refund_pending
+//
+// A confirmed order stays confirmed through partial refunds; it is `refunded` only once settled
+// refunds reach its total, and goes back to `refund_pending` if the bank returns a refund
+// (src/orders/refunds.ts).
 
 export type OrderStatus =
   | "pending_payment"
@@ -27,6 +31,12 @@ export type OrderStatus =
 const UNSETTLED: OrderStatus[] = ["pending_payment", "payment_failed", "cancelled"];
 
 type Order = typeof orders.$inferSelect;
+
+/** `sellHold` refusals that are not a lost seat, and the refund reason each becomes. */
+const SELL_REFUSALS: Record<string, RefundReason> = {
+  show_cancelled: "show_cancelled",
+  limit_exceeded: "limit_exceeded",
+};
 
 export async function loadOrderWithPayment(db: Database, orderId: string) {
   const [row] = await db
@@ -49,7 +59,19 @@ export async function finalizeOrder(env: Env, db: Database, orderId: string): Pr
   const { order } = row;
   if (!UNSETTLED.includes(order.status as OrderStatus)) return order.status as OrderStatus;
 
-  const sold = await env.SHOW.getByName(order.showId).sellHold(order.holdId);
+  const stub = env.SHOW.getByName(order.showId);
+  // Postgres' word is enough to refuse: a cancel may have reached it while the DO was unreachable.
+  const [show] = await db.select({ status: shows.status }).from(shows).where(eq(shows.id, order.showId));
+  if (show?.status === "cancelled") {
+    await stub.releaseForOrder(order.holdId);
+    return refundOrder(env, db, order, "show_cancelled");
+  }
+  const sold = await stub.sellHold(order.holdId);
+  if (!sold.ok && sold.code in SELL_REFUSALS) {
+    // The seats were never the order's: what is still held for it goes back on sale.
+    await stub.releaseForOrder(order.holdId);
+    return refundOrder(env, db, order, SELL_REFUSALS[sold.code]!);
+  }
   if (sold.ok) {
     try {
       return await confirm(db, order);
@@ -143,90 +165,14 @@ export async function failOrder(
 }
 
 /**
- * Gives a paid fan the money back: the Stripe refund (idempotent per order), then the order,
- * tickets and seats. Used when the seats were lost to someone else and when an organizer
- * refunds a confirmed order.
+ * Gives a paid fan the money back in full: a refund row first (the ledger the cron settles
+ * should Stripe fail now), then the Stripe call. Used when the seats were lost to someone else,
+ * the show was cancelled, or the payment would break the per-fan limit.
  */
-export async function refundOrder(
-  env: Env,
-  db: Database,
-  order: Order,
-  reason: "seat_conflict" | "organizer_request",
-): Promise<OrderStatus> {
-  await db
-    .update(orders)
-    .set({ status: "refund_pending", updatedAt: sql`now()` })
-    .where(and(eq(orders.id, order.id), inArray(orders.status, [...UNSETTLED, "confirmed"])));
-  await db.update(payments).set({ status: "succeeded", updatedAt: sql`now()` }).where(eq(payments.orderId, order.id));
-  const [payment] = await db.select().from(payments).where(eq(payments.orderId, order.id));
-  const refund = await createStripe(env).refunds.create(
-    {
-      payment_intent: payment!.providerPaymentId!,
-      reason: reason === "seat_conflict" ? "duplicate" : "requested_by_customer",
-      metadata: { order_id: order.id, reason },
-    },
-    { idempotencyKey: `onsale:refund:${order.id}` },
-  );
-  return recordRefund(env, db, order.id, refund, reason);
-}
-
-/**
- * Books a Stripe refund against its order: from the refund call itself, or from Stripe's
- * `charge.refunded` / `refund.*` events (which also covers refunds made in Stripe's dashboard).
- */
-export async function recordRefund(
-  env: Env,
-  db: Database,
-  orderId: string,
-  refund: Pick<Stripe.Refund, "id" | "amount" | "currency" | "status">,
-  reason: "seat_conflict" | "organizer_request" | "provider",
-): Promise<OrderStatus> {
-  const result = await db.transaction(async (tx) => {
-    const [row] = await tx
-      .select({ order: orders, payment: payments })
-      .from(orders)
-      .innerJoin(payments, eq(payments.orderId, orders.id))
-      .where(eq(orders.id, orderId))
-      .for("update");
-    if (!row) throw new Error(`refund for unknown order ${orderId}`);
-    const settled = refund.status === "succeeded";
-    await tx
-      .insert(refunds)
-      .values({
-        id: newId("ref"),
-        paymentId: row.payment.id,
-        orderId,
-        providerRefundId: refund.id,
-        amountCents: refund.amount,
-        currency: refund.currency.toUpperCase(),
-        reason,
-        status: settled ? "succeeded" : refund.status === "failed" ? "failed" : "pending",
-      })
-      .onConflictDoUpdate({
-        target: refunds.providerRefundId,
-        set: { status: settled ? "succeeded" : sql`${refunds.status}`, updatedAt: sql`now()` },
-      });
-    if (!settled || row.order.status === "refunded") return { order: row.order, changed: false };
-    await tx.update(orders).set({ status: "refunded", updatedAt: sql`now()` }).where(eq(orders.id, orderId));
-    await tx
-      .update(tickets)
-      .set({ status: "void", voidedAt: sql`now()`, barcodeVersion: sql`${tickets.barcodeVersion} + 1` })
-      .where(and(eq(tickets.orderId, orderId), inArray(tickets.status, ["valid", "checked_in"])));
-    await enqueueNotification(tx, "order.refunded", orderId, {
-      fan_id: row.order.fanId,
-      email: row.order.fanEmail,
-      order_id: orderId,
-      amount_cents: refund.amount,
-      currency: refund.currency.toUpperCase(),
-      reason,
-    });
-    return { order: row.order, changed: true };
-  });
-  // Seats the order really owned go back on sale; a conflicted order never owned any.
-  if (result.changed && reason !== "seat_conflict") {
-    await env.SHOW.getByName(result.order.showId).refundHold(result.order.holdId);
-  }
-  const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
+export async function refundOrder(env: Env, db: Database, order: Order, reason: RefundReason): Promise<OrderStatus> {
+  const refund = await openRefund(db, order.id, { reason });
+  if (refund) await settleRefund(env, db, refund.id);
+  const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, order.id));
   return current!.status as OrderStatus;
 }
 

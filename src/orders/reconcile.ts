@@ -1,8 +1,10 @@
 import { and, eq, gt, inArray, lt } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { orders, shows, tickets } from "../db/schema";
+import { orders, payments, shows, tickets } from "../db/schema";
 import { createStripe } from "../payments/stripe";
+import { settleCancelledShows } from "./cancellation";
 import { failOrder, finalizeOrder, loadOrderWithPayment } from "./lifecycle";
+import { openRefundIds, settleRefund, stuckRefunds } from "./refunds";
 
 export interface ReconciliationReport {
   ran_at: string;
@@ -11,11 +13,20 @@ export interface ReconciliationReport {
   settled_cancelled: number;
   sold_without_ticket_repaired: number;
   ticket_without_sold_repaired: number;
+  /** Sold holds whose order was paid but not yet confirmed: finalized instead of freed. */
+  sold_finalized: number;
+  refunds_checked: number;
+  refunds_settled: number;
+  /** Refunds Onsale owes but stopped retrying (attempts or re-issues exhausted): for operators. */
+  refunds_stuck: { refund_id: string; order_id: string; amount_cents: number; status: string; attempts: number; last_error: string | null }[];
+  cancelled_show_orders_settled: number;
   conflicts: { show_id: string; seat_id: string }[];
   errors: string[];
 }
 
 const REPORT_KEY = "reconciliation:last";
+/** A hold sold this recently may have a finalize whose Postgres confirm has not committed yet. */
+export const SOLD_GRACE_MS = 5 * 60_000;
 const BATCH = 100;
 
 /**
@@ -33,6 +44,11 @@ export async function reconcile(env: Env, db: Database, now = Date.now()): Promi
     settled_cancelled: 0,
     sold_without_ticket_repaired: 0,
     ticket_without_sold_repaired: 0,
+    sold_finalized: 0,
+    refunds_checked: 0,
+    refunds_settled: 0,
+    refunds_stuck: [],
+    cancelled_show_orders_settled: 0,
     conflicts: [],
     errors: [],
   };
@@ -65,6 +81,24 @@ export async function reconcile(env: Env, db: Database, now = Date.now()): Promi
     }
   }
 
+  // Refunds Onsale owes: a Stripe call that failed, timed out, or a refund the bank sent back.
+  for (const refundId of await openRefundIds(db, BATCH)) {
+    report.refunds_checked++;
+    try {
+      if ((await settleRefund(env, db, refundId)) === "succeeded") report.refunds_settled++;
+    } catch (error) {
+      report.errors.push(`refund ${refundId}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  report.refunds_stuck = await stuckRefunds(db, BATCH);
+
+  // A cancel settles a first batch of its show's orders in the request; the rest are done here.
+  try {
+    report.cancelled_show_orders_settled = await settleCancelledShows(env, db, BATCH, report.errors);
+  } catch (error) {
+    report.errors.push(`cancelled shows: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
   // Shows with recent sales are the ones whose DO and Postgres can have drifted apart.
   const active = await db
     .selectDistinct({ showId: orders.showId })
@@ -74,7 +108,7 @@ export async function reconcile(env: Env, db: Database, now = Date.now()): Promi
     .limit(BATCH);
   for (const { showId } of active) {
     try {
-      await reconcileShow(env, db, showId, report);
+      await reconcileShow(env, db, showId, report, now);
     } catch (error) {
       report.errors.push(`show ${showId}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -85,7 +119,7 @@ export async function reconcile(env: Env, db: Database, now = Date.now()): Promi
   return report;
 }
 
-async function reconcileShow(env: Env, db: Database, showId: string, report: ReconciliationReport) {
+async function reconcileShow(env: Env, db: Database, showId: string, report: ReconciliationReport, now: number) {
   const stub = env.SHOW.getByName(showId);
   const sold = await stub.soldSeats();
   const valid = await db
@@ -96,19 +130,60 @@ async function reconcileShow(env: Env, db: Database, showId: string, report: Rec
   const ticketed = new Set(valid.map((t) => t.seatId));
   const soldSeats = new Set(sold.map((s) => s.seat_id));
 
-  // Sold in the DO, no valid ticket: unless its order is still being paid, the seat is freed.
-  const orphanHolds = new Set(sold.filter((s) => !ticketed.has(s.seat_id)).map((s) => s.hold_id));
+  // Sold in the DO, no valid ticket. Finalize sells in the DO before Postgres confirms, so a
+  // recent sale, or one whose order was paid, is an order on its way to confirmed: freeing its
+  // seats would let them be sold twice. Only what no payment backs is freed.
+  const orphans = sold.filter((s) => !ticketed.has(s.seat_id));
+  const orphanHolds = new Set(orphans.map((s) => s.hold_id));
   for (const holdId of orphanHolds) {
-    const [order] = await db.select({ status: orders.status }).from(orders).where(eq(orders.holdId, holdId));
-    if (order?.status === "pending_payment") continue;
-    if (order?.status === "confirmed") {
+    const seats = orphans.filter((s) => s.hold_id === holdId);
+    const soldAt = (seats[0] as { sold_at_ms?: number | null }).sold_at_ms;
+    if (soldAt != null && now - soldAt < SOLD_GRACE_MS) continue;
+    const [found] = await db
+      .select({ order: orders, payment: payments })
+      .from(orders)
+      .innerJoin(payments, eq(payments.orderId, orders.id))
+      .where(eq(orders.holdId, holdId));
+    const status = found?.order.status;
+    if (status === "pending_payment") continue;
+    if (status === "confirmed") {
+      // Seats of tickets an organizer refunded go back on sale; anything else is a real conflict.
+      const refunded = await db
+        .select({ seatId: tickets.seatId })
+        .from(tickets)
+        .where(
+          and(
+            eq(tickets.orderId, found!.order.id),
+            eq(tickets.status, "void"),
+            inArray(
+              tickets.seatId,
+              seats.map((s) => s.seat_id),
+            ),
+          ),
+        );
+      if (refunded.length) {
+        await stub.refundSeats(
+          holdId,
+          refunded.map((t) => t.seatId),
+        );
+        report.sold_without_ticket_repaired += refunded.length;
+      }
+      const back = new Set(refunded.map((t) => t.seatId));
       report.conflicts.push(
-        ...sold.filter((s) => s.hold_id === holdId).map((s) => ({ show_id: showId, seat_id: s.seat_id })),
+        ...seats.filter((s) => !back.has(s.seat_id)).map((s) => ({ show_id: showId, seat_id: s.seat_id })),
       );
       continue;
     }
+    if ((status === "payment_failed" || status === "cancelled") && found!.payment.providerPaymentId) {
+      const intent = await createStripe(env).paymentIntents.retrieve(found!.payment.providerPaymentId);
+      if (intent.status === "succeeded") {
+        await finalizeOrder(env, db, found!.order.id);
+        report.sold_finalized++;
+        continue;
+      }
+    }
     await stub.refundHold(holdId);
-    report.sold_without_ticket_repaired += sold.filter((s) => s.hold_id === holdId).length;
+    report.sold_without_ticket_repaired += seats.length;
   }
 
   // A valid ticket the DO does not show as sold: sell the seat to the ticket's hold again.

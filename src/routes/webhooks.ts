@@ -8,7 +8,8 @@ import { ApiError } from "../lib/problem";
 import { problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
 import { flushOutbox } from "../middleware/outbox";
-import { failOrder, finalizeOrder, recordRefund, syncPayment } from "../orders/lifecycle";
+import { failOrder, finalizeOrder, syncPayment } from "../orders/lifecycle";
+import { recordProviderRefund } from "../orders/refunds";
 import { createStripe, stripeCrypto } from "../payments/stripe";
 
 export const webhooks = createRouter();
@@ -55,15 +56,15 @@ async function applyEvent(env: Env, db: Database, event: Stripe.Event) {
       if (!orderId) return "ignored";
       // Charges list their refunds only when expanded; the refund.* events always carry them.
       let status = "ignored";
-      for (const refund of charge.refunds?.data ?? [])
-        status = await recordRefund(env, db, orderId, refund, "provider");
+      for (const refund of charge.refunds?.data ?? []) status = await recordProviderRefund(env, db, orderId, refund);
       return status;
     }
     case "refund.created":
-    case "refund.updated": {
-      const refund = event.data.object;
+    case "refund.updated":
+    case "refund.failed": {
+      const refund = event.data.object as Stripe.Refund;
       const orderId = await orderOfIntent(db, intentIdOf(refund.payment_intent));
-      return orderId ? recordRefund(env, db, orderId, refund, "provider") : "ignored";
+      return orderId ? recordProviderRefund(env, db, orderId, refund) : "ignored";
     }
     default:
       return "ignored";
