@@ -33,10 +33,12 @@ function publishSoon(env: Env): Promise<void> {
  * After a request that may have written notifications, publish the outbox in the background so
  * fans hear within seconds; the cron publishes whatever this misses. Under a flash crowd the
  * requests of one isolate share a single publisher instead of each opening a connection.
+ * Only a 2xx can have written anything: a refused request (a forged webhook, a bad body)
+ * must not buy a publish round with Postgres.
  */
 export function flushOutbox(): MiddlewareHandler<{ Bindings: Env }> {
   return async function flushOutbox(c, next) {
     await next();
-    if (c.res.status < 500) c.executionCtx.waitUntil(publishSoon(c.env));
+    if (c.res.status >= 200 && c.res.status < 300) c.executionCtx.waitUntil(publishSoon(c.env));
   };
 }
