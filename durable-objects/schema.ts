@@ -125,6 +125,60 @@ export const showMigrations: readonly ShowMigration[] = [
       CREATE INDEX waitlist_by_offer ON waitlist (offer_hold_id);
     `,
   },
+  {
+    id: 4,
+    description: "seat tallies kept by triggers, sold time, poll floor, notices outbox",
+    sql: `
+      -- Seats by (section, price, status), kept exact by triggers on every status change, so the
+      -- public overlay and every count are O(sections x tiers) instead of a scan of all seats.
+      CREATE TABLE seat_tallies (
+        section_id TEXT NOT NULL,
+        price_cents INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        n INTEGER NOT NULL CHECK (n >= 0),
+        PRIMARY KEY (section_id, price_cents, status)
+      ) WITHOUT ROWID;
+      INSERT INTO seat_tallies (section_id, price_cents, status, n)
+        SELECT section_id, price_cents, status, count(*) FROM seats GROUP BY section_id, price_cents, status;
+      CREATE TRIGGER seats_tally_insert AFTER INSERT ON seats BEGIN
+        INSERT OR IGNORE INTO seat_tallies (section_id, price_cents, status, n)
+          VALUES (new.section_id, new.price_cents, new.status, 0);
+        UPDATE seat_tallies SET n = n + 1
+          WHERE section_id = new.section_id AND price_cents = new.price_cents AND status = new.status;
+      END;
+      CREATE TRIGGER seats_tally_update AFTER UPDATE OF status ON seats WHEN old.status <> new.status BEGIN
+        UPDATE seat_tallies SET n = n - 1
+          WHERE section_id = old.section_id AND price_cents = old.price_cents AND status = old.status;
+        INSERT OR IGNORE INTO seat_tallies (section_id, price_cents, status, n)
+          VALUES (new.section_id, new.price_cents, new.status, 0);
+        UPDATE seat_tallies SET n = n + 1
+          WHERE section_id = new.section_id AND price_cents = new.price_cents AND status = new.status;
+      END;
+      -- When a hold's seats were sold: reconciliation leaves a fresh sale alone while its
+      -- Postgres confirm may still be in flight.
+      ALTER TABLE holds ADD COLUMN sold_at_ms INTEGER;
+      -- The earliest a place's next poll is answered by this object (a replayed old ticket
+      -- cannot make the DO answer faster than this).
+      ALTER TABLE room_queue ADD COLUMN next_poll_at_ms INTEGER;
+      -- The DO's own outbox: notices written in the same step as the decision, sent to the
+      -- notifications Queue afterwards, never awaited by a transition or the alarm.
+      CREATE TABLE notices (
+        notice_key TEXT PRIMARY KEY,
+        topic TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        sent_at_ms INTEGER
+      );
+      CREATE INDEX notices_unsent ON notices (created_at_ms) WHERE sent_at_ms IS NULL;
+      INSERT INTO notices (notice_key, topic, payload, created_at_ms)
+        SELECT 'waitlist.offer:' || h.hold_id, 'waitlist.offer',
+          json_object('fan_id', w.fan_id, 'email', w.email, 'show_id', (SELECT show_id FROM show_config),
+            'hold_id', h.hold_id, 'seat_ids', json(h.seat_ids), 'expires_at_ms', h.expires_at_ms),
+          w.joined_at_ms
+        FROM waitlist w JOIN holds h ON h.hold_id = w.offer_hold_id
+        WHERE w.status = 'offered' AND w.notified = 0;
+    `,
+  },
 ];
 
 /** Applies pending migrations; returns the schema version now in force. */

@@ -146,6 +146,11 @@ export type RoomOutcome<T> =
   | { ok: true; value: T }
   | { ok: false; code: "show_not_found" | "show_cancelled" | "room_disabled" };
 
+/** A poll that reached the DO sooner than the place's poll floor is refused without work. */
+export type PollOutcome =
+  | RoomOutcome<QueueSession | null>
+  | { ok: false; code: "polling_too_fast"; retry_after_ms: number };
+
 export type CheckoutSeat = {
   seat_id: string;
   tier_id: string;
@@ -159,13 +164,20 @@ export type CheckoutOutcome =
 /** Finalize's answer: the seats are the order's now, or someone else has some of them. */
 export type SellOutcome =
   | { ok: true; seat_ids: string[] }
-  | { ok: false; code: "hold_not_found" }
-  | { ok: false; code: "seats_taken"; seat_ids: string[] };
+  | { ok: false; code: "hold_not_found" | "show_cancelled" }
+  | { ok: false; code: "seats_taken"; seat_ids: string[] }
+  /** A lapsed hold's late payment would put the fan over the per-fan limit: refund it. */
+  | { ok: false; code: "limit_exceeded"; limit: number };
+
+/** A fan's release: a hold in checkout is the order's now, and is let go by cancelling the order. */
+export type ReleaseOutcome = { ok: true; hold: HoldView } | { ok: false; code: "hold_not_found" | "hold_in_checkout" };
 
 export type SoldSeat = {
   seat_id: string;
   hold_id: string;
   order_id: string | null;
+  /** When the hold was sold (null for seats sold before this was recorded). */
+  sold_at_ms: number | null;
 };
 
 export interface WaitlistEntry {
@@ -181,5 +193,9 @@ export interface WaitlistEntry {
 
 export type WaitlistOutcome =
   | { ok: true; entry: WaitlistEntry }
-  | { ok: false; code: "show_not_found" | "show_cancelled" | "not_sold_out" | "unknown_section" }
+  | {
+      ok: false;
+      code: "show_not_found" | "show_cancelled" | "not_sold_out" | "unknown_section" | "admission_required";
+    }
+  | { ok: false; code: "show_not_on_sale"; on_sale_at_ms: number }
   | { ok: false; code: "limit_exceeded"; limit: number };

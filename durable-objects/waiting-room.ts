@@ -16,6 +16,11 @@ export const TICK_MS = 1_000;
 const CATCH_UP_MS = 5 * TICK_MS;
 /** A place whose fan has not been seen for this long is dropped when its turn comes. */
 export const ABANDON_AFTER_MS = 5 * 60_000;
+/**
+ * The fastest one place's polls are answered by this object. The edge hands out slower
+ * cadences; this floor is what holds against a client replaying an old ticket.
+ */
+export const POLL_FLOOR_MS = 1_000;
 
 type ConfigRow = {
   enabled: number;
@@ -43,6 +48,7 @@ type EntryRow = {
   last_seen_ms: number;
   admitted_at_ms: number | null;
   admission_expires_at_ms: number | null;
+  next_poll_at_ms: number | null;
 };
 
 export class WaitingRoom {
@@ -110,6 +116,10 @@ export class WaitingRoom {
     const live = this.liveEntryOf(fanId, now);
     if (live) return { ...this.view(live, now), created: false };
     const config = this.config();
+    if (config.opens_at_ms !== null && now >= config.opens_at_ms && this.state().opened === 0) {
+      // The pre-queue is numbered first: a fan who comes after opening never goes ahead of it.
+      this.open(now);
+    }
     const state = this.state();
     const beforeOpening = config.opens_at_ms !== null && now < config.opens_at_ms && state.opened === 0;
     // Before opening, arrival order must not matter: the place is numbered at the shuffle.
@@ -137,9 +147,27 @@ export class WaitingRoom {
     const entry = this.entry(sessionId);
     if (!entry || entry.fan_id !== fanId) return null;
     this.settle(entry, now);
-    if (entry.status === "waiting")
-      this.sql.exec("UPDATE room_queue SET last_seen_ms = ? WHERE session_id = ?", now, sessionId);
+    this.sql.exec(
+      `UPDATE room_queue SET next_poll_at_ms = ?,
+         last_seen_ms = CASE WHEN status = 'waiting' THEN ? ELSE last_seen_ms END WHERE session_id = ?`,
+      now + POLL_FLOOR_MS,
+      now,
+      sessionId,
+    );
     return this.view(this.entry(sessionId)!, now);
+  }
+
+  /** How long until the place's next poll is answered here; 0 when it may be now. */
+  retryAfterMs(fanId: string, sessionId: string, now: number): number {
+    const entry = this.entry(sessionId);
+    if (!entry || entry.fan_id !== fanId || entry.next_poll_at_ms === null) return 0;
+    return Math.max(0, entry.next_poll_at_ms - now);
+  }
+
+  /** Whether the admission tick is due (a poll runs it only when the alarm is late). */
+  tickDue(now: number): boolean {
+    const last = this.state().last_tick_ms;
+    return last === null || now - last >= TICK_MS;
   }
 
   /** Places the edge saw polling, flushed in batches: they are kept when their turn comes. */

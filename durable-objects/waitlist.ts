@@ -18,10 +18,12 @@ export type EntryRow = {
 };
 
 export interface SeatSource {
+  /** Free seats in the section (or the whole show), from the tallies: no seat is read. */
+  free(sectionId: string | null): number;
   /** Free seats for the request, adjacent where possible, or null when there are not enough. */
   pick(sectionId: string | null, quantity: number): string[] | null;
-  /** Holds `seatIds` for the fan; returns the hold id. */
-  hold(fanId: string, seatIds: string[], key: string): string;
+  /** Holds `seatIds` for the fan as an offer; returns the hold id, or null if they are gone. */
+  hold(fanId: string, seatIds: string[]): string | null;
   /** Seats the fan already holds or bought, against the per-fan limit. */
   heldBy(fanId: string): number;
   limit(): number;
@@ -72,37 +74,48 @@ export class Waitlist {
     this.sql.exec("UPDATE waitlist SET status = 'fulfilled' WHERE offer_hold_id = ? AND status = 'offered'", holdId);
   }
 
-  /** Offers free seats to waiting fans, in the order they joined. Returns the new offers. */
+  /**
+   * Offers free seats to waiting fans, in the order they joined. Returns the new offers. The
+   * cost follows what came back, not the size of the list: nothing free, nothing read; an
+   * entry wanting more than is free is passed over from the tallies, without reading seats;
+   * the walk stops when the free seats are gone.
+   */
   serve(seats: SeatSource): EntryRow[] {
     const offered: EntryRow[] = [];
+    let free = seats.free(null);
+    if (free === 0) return offered;
     const waiting = this.sql
       .exec<EntryRow>("SELECT * FROM waitlist WHERE status = 'waiting' ORDER BY entry_id")
       .toArray();
     for (const entry of waiting) {
-      if (seats.heldBy(entry.fan_id) + entry.quantity > seats.limit()) {
+      if (free === 0) break;
+      if (entry.quantity > (entry.section_id === null ? free : seats.free(entry.section_id))) continue;
+      try {
+        if (seats.heldBy(entry.fan_id) + entry.quantity > seats.limit()) {
+          this.sql.exec("UPDATE waitlist SET status = 'lapsed' WHERE entry_id = ?", entry.entry_id);
+          continue;
+        }
+        const picked = seats.pick(entry.section_id, entry.quantity);
+        const holdId = picked && seats.hold(entry.fan_id, picked);
+        if (!holdId) continue;
+        this.sql.exec(
+          "UPDATE waitlist SET status = 'offered', offer_hold_id = ? WHERE entry_id = ?",
+          holdId,
+          entry.entry_id,
+        );
+        free -= entry.quantity;
+        offered.push({ ...entry, status: "offered", offer_hold_id: holdId });
+      } catch (error) {
+        // One entry that cannot be served must not stop the fans behind it.
+        console.error("waitlist entry skipped", entry.entry_id, error instanceof Error ? error.message : error);
         this.sql.exec("UPDATE waitlist SET status = 'lapsed' WHERE entry_id = ?", entry.entry_id);
-        continue;
       }
-      const picked = seats.pick(entry.section_id, entry.quantity);
-      if (!picked) continue;
-      const holdId = seats.hold(entry.fan_id, picked, `waitlist:${entry.entry_id}`);
-      this.sql.exec(
-        "UPDATE waitlist SET status = 'offered', offer_hold_id = ? WHERE entry_id = ?",
-        holdId,
-        entry.entry_id,
-      );
-      offered.push({ ...entry, status: "offered", offer_hold_id: holdId });
     }
     return offered;
   }
 
-  /** Offers whose fan has not been told yet (telling them needs Postgres, outside the DO). */
-  unnotified(): EntryRow[] {
-    return this.sql.exec<EntryRow>("SELECT * FROM waitlist WHERE status = 'offered' AND notified = 0").toArray();
-  }
-
-  markNotified(entryIds: number[]) {
-    for (const id of entryIds) this.sql.exec("UPDATE waitlist SET notified = 1 WHERE entry_id = ?", id);
+  hasWaiting(): boolean {
+    return this.sql.exec("SELECT 1 FROM waitlist WHERE status = 'waiting' LIMIT 1").toArray().length > 0;
   }
 
   private liveEntry(fanId: string): EntryRow | undefined {

@@ -13,7 +13,7 @@ import {
 } from "../src/notifications/delivery";
 import { enqueueNotification } from "../src/notifications/outbox";
 import { createShow, gridSeatMap, json } from "./fixtures";
-import { api, problem } from "./helpers";
+import { api, bearer, problem } from "./helpers";
 import { confirmPayment, expireHoldsAt, holdSeats, newFan, type OrderCreated, placeOrder } from "./payments-helpers";
 
 async function newNotification(payload: Record<string, unknown> = {}) {
@@ -113,18 +113,32 @@ describe("notifications", () => {
 });
 
 describe("waitlist", () => {
+  /** Sold out: every seat is blocked by the organizer; unblocking brings them back. */
   async function soldOutShow() {
     const map = gridSeatMap({ sections: ["A"], rows: 1, seats: 2 });
     const show = await createShow({ map, holdTtlS: 120 });
-    const buyer = await newFan();
-    const hold = await holdSeats(show.showId, buyer, ["A-1-1", "A-1-2"]);
-    return { ...show, buyer, hold };
+    const seats = { seat_ids: ["A-1-1", "A-1-2"] };
+    const organizer = bearer(show.organizer.key);
+    await json(
+      await api(`/v1/admin/shows/${show.showId}/seats/block`, {
+        method: "POST",
+        headers: organizer,
+        json: { ...seats, reason: "production_kill" },
+      }),
+      200,
+    );
+    const bringBack = async () =>
+      json(
+        await api(`/v1/admin/shows/${show.showId}/seats/unblock`, { method: "POST", headers: organizer, json: seats }),
+        200,
+      );
+    return { ...show, bringBack };
   }
   const joinWaitlist = (showId: string, fan: { auth: Record<string, string> }, body: object) =>
     api(`/v1/shows/${showId}/waitlist`, { method: "POST", headers: fan.auth, json: body });
 
   it("offers seats that come back to the next fan in line; an unanswered offer moves on", async () => {
-    const { showId, buyer, hold } = await soldOutShow();
+    const { showId, bringBack } = await soldOutShow();
     const first = await newFan();
     const second = await newFan();
     expect(await json(await joinWaitlist(showId, first, { quantity: 2 }), 200)).toMatchObject({
@@ -135,8 +149,8 @@ describe("waitlist", () => {
       position: 2,
     });
 
-    // The buyer lets go: the first fan is offered both seats as a hold of their own.
-    await json(await api(`/v1/holds/${hold.hold_id}`, { method: "DELETE", headers: buyer.auth }), 200);
+    // The seats come back: the first fan is offered both as a hold of their own.
+    await bringBack();
     const offered = await json<{ status: string; offer_hold_id: string }>(
       await api(`/v1/shows/${showId}/waitlist`, { headers: first.auth }),
       200,
@@ -198,7 +212,7 @@ describe("waitlist", () => {
     const stayer = await newFan();
     await json(await joinWaitlist(sold.showId, leaver, { quantity: 1 }), 200);
     await json(await joinWaitlist(sold.showId, stayer, { quantity: 1 }), 200);
-    await json(await api(`/v1/holds/${sold.hold.hold_id}`, { method: "DELETE", headers: sold.buyer.auth }), 200);
+    await sold.bringBack();
     // Two seats came back and both fans want one: each gets their own.
     const a = await json<{ offer_hold_id: string }>(
       await api(`/v1/shows/${sold.showId}/waitlist`, { headers: leaver.auth }),

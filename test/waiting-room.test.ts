@@ -133,7 +133,11 @@ describe("waiting room through HTTP", () => {
     const joined = await json<Session>(await join(showId, alice), 201);
     await admitNow(showId);
     const answers = await Promise.all(Array.from({ length: 12 }, () => poll(joined, alice)));
-    const bodies = await Promise.all(answers.map((a) => json<Session>(a, 200)));
+    // The DO answers one place at most once per poll floor: the others are told to slow down.
+    const admitted = answers.filter((a) => a.status === 200);
+    expect(admitted.length).toBeGreaterThanOrEqual(1);
+    expect(answers.filter((a) => a.status !== 200).map((a) => a.status)).toEqual(Array(12 - admitted.length).fill(429));
+    const bodies = await Promise.all(admitted.map((a) => json<Session>(a, 200)));
     expect(new Set(bodies.map((b) => b.status))).toEqual(new Set(["admitted"]));
     expect(new Set(bodies.map((b) => b.admission_expires_at_ms)).size).toBe(1);
     const stats = await json<{ admitted_last_minute: number; active_checkouts: number }>(
@@ -141,6 +145,41 @@ describe("waiting room through HTTP", () => {
       200,
     );
     expect(stats).toMatchObject({ admitted_last_minute: 1, active_checkouts: 1 });
+  });
+
+  it("a place under the watermark cannot poll the DO at will: settled answers come from the edge", async () => {
+    const { showId } = await roomShow();
+    const alice = await fan();
+    const joined = await json<Session>(await join(showId, alice), 201);
+    await admitNow(showId);
+    const stub = env.SHOW.getByName(showId);
+    const placeState = () =>
+      runInDurableObject(stub, (_, state) => ({
+        place: state.storage.sql
+          .exec<{ next_poll_at_ms: number | null }>(
+            "SELECT next_poll_at_ms FROM room_queue WHERE session_id = ?",
+            joined.session_id,
+          )
+          .one(),
+        lastTick: state.storage.sql.exec<{ last_tick_ms: number }>("SELECT last_tick_ms FROM room_state").one(),
+      }));
+    const admitted = await json<Session>(await poll(joined, alice), 200);
+    expect(admitted.status).toBe("admitted");
+    const afterFirst = await placeState();
+
+    // Replaying the old (still valid) ticket as fast as possible: the DO refuses without work.
+    const replays = await Promise.all(Array.from({ length: 20 }, () => poll(joined, alice)));
+    expect(replays.map((r) => r.status)).toEqual(Array(20).fill(429));
+    for (const r of replays) expect((await problem(r)).code).toBe("polling_too_fast");
+    expect(await placeState()).toEqual(afterFirst);
+
+    // The ticket the DO handed back carries the settlement: polls with it never reach the DO.
+    for (let i = 0; i < 5; i++) {
+      const again = await json<Session>(await poll(admitted, alice), 200);
+      expect(again).toMatchObject({ status: "admitted", admission_expires_at_ms: admitted.admission_expires_at_ms });
+      expect(again.admission_token).toBeTruthy();
+    }
+    expect(await placeState()).toEqual(afterFirst);
   });
 
   it("max_active holds back the rest of the queue", async () => {

@@ -1,7 +1,9 @@
 import { and, asc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import type { DoNotice } from "../../durable-objects/notices";
 import type { Database } from "../db/client";
 import { outbox } from "../db/schema";
 import { type EmailMessage, emailProvider } from "./email";
+import { enqueueNotification } from "./outbox";
 
 // Outbox → Cloudflare Queue → email. At least once all the way; each notification is mailed
 // once because the consumer claims its outbox row before sending and records the send.
@@ -11,6 +13,11 @@ export interface NotificationMessage {
   topic: string;
   payload: Record<string, unknown>;
 }
+
+/** What travels on the notifications Queue: outbox rows, and notices written by a Show DO. */
+export type QueueMessage = NotificationMessage | DoNotice;
+
+const isDoNotice = (body: QueueMessage): body is DoNotice => typeof (body as DoNotice).notice_key === "string";
 
 const CLAIM_MS = 60_000;
 export const MAX_RETRIES = 5;
@@ -137,23 +144,58 @@ export async function deliverNotification(
 /** Exponential backoff: 5 s, 10 s, 20 s … capped at ten minutes. */
 export const retryDelaySeconds = (attempts: number) => Math.min(600, 5 * 2 ** (Math.max(1, attempts) - 1));
 
+/**
+ * A Show DO's notice becomes one outbox row, however often the Queue delivers it (the DO
+ * resends what it could not confirm): the transaction-scoped advisory lock on the notice key
+ * makes check-then-insert safe against a concurrent duplicate delivery.
+ */
+export async function recordDoNotice(db: Database, notice: DoNotice): Promise<boolean> {
+  const aggregateId = notice.notice_key.slice(notice.topic.length + 1);
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${notice.notice_key}))`);
+    const [existing] = await tx
+      .select({ id: outbox.id })
+      .from(outbox)
+      .where(and(eq(outbox.topic, notice.topic), eq(outbox.aggregateId, aggregateId)))
+      .limit(1);
+    if (existing) return false;
+    await enqueueNotification(tx, notice.topic, aggregateId, notice.payload);
+    return true;
+  });
+}
+
 /** Queue consumer for notifications: retries with exponential backoff, then the DLQ takes over. */
-export async function consumeNotifications(env: Env, db: Database, batch: MessageBatch<NotificationMessage>) {
+export async function consumeNotifications(env: Env, db: Database, batch: MessageBatch<QueueMessage>) {
+  let recorded = 0;
   for (const message of batch.messages) {
+    const body = message.body;
+    if (isDoNotice(body)) {
+      try {
+        if (await recordDoNotice(db, body)) recorded++;
+        message.ack();
+      } catch (error) {
+        console.warn("notice not recorded", body.notice_key, error instanceof Error ? error.message : error);
+        message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+      }
+      continue;
+    }
     try {
-      const outcome = await deliverNotification(env, db, message.body);
+      const outcome = await deliverNotification(env, db, body);
       if (outcome === "busy") message.retry({ delaySeconds: 30 });
       else message.ack();
     } catch (error) {
-      console.warn("notification failed", message.body.outbox_id, error instanceof Error ? error.message : error);
+      console.warn("notification failed", body.outbox_id, error instanceof Error ? error.message : error);
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }
   }
+  // The new outbox rows go out now rather than at the next cron.
+  if (recorded) await publishOutbox(env, db);
 }
 
 /** Dead-letter consumer: the message stays visible to operators on its outbox row. */
-export async function recordDeadLetters(db: Database, batch: MessageBatch<NotificationMessage>) {
-  const ids = batch.messages.map((m) => m.body.outbox_id);
+export async function recordDeadLetters(db: Database, batch: MessageBatch<QueueMessage>) {
+  const ids = batch.messages.flatMap((m) => (isDoNotice(m.body) ? [] : [m.body.outbox_id]));
+  for (const m of batch.messages) if (isDoNotice(m.body)) console.error("notice dead-lettered", m.body.notice_key);
   if (ids.length) await db.update(outbox).set({ deadLettered: true }).where(inArray(outbox.id, ids));
   for (const message of batch.messages) message.ack();
 }

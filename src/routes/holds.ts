@@ -152,9 +152,21 @@ async function ownHold(env: Env, fanId: string, holdId: string, action: "get" | 
   const showId = showIdOfHold(holdId);
   if (!showId) throw notFound("Hold");
   const stub = await showStub(env, showId);
-  const hold = action === "get" ? await stub.getHold(fanId, holdId) : await stub.release(fanId, holdId);
-  if (!hold) throw notFound("Hold");
-  return hold;
+  if (action === "get") {
+    const hold = await stub.getHold(fanId, holdId);
+    if (!hold) throw notFound("Hold");
+    return hold;
+  }
+  const released = await stub.release(fanId, holdId);
+  if (released.ok) return released.hold;
+  if (released.code === "hold_in_checkout") {
+    throw new ApiError(
+      409,
+      "hold_in_checkout",
+      "This hold has an order awaiting payment: cancel the order (POST /v1/orders/{order_id}/cancel) to let the seats go",
+    );
+  }
+  throw notFound("Hold");
 }
 
 holds.openapi(
@@ -178,12 +190,12 @@ holds.openapi(
     method: "delete",
     path: "/holds/{hold_id}",
     tags: ["fans"],
-    summary: "Release a hold (releasing again is harmless)",
+    summary: "Release a hold (releasing again is harmless; a hold in checkout is let go by cancelling its order)",
     security: fanSecurity,
     request: { params: holdParams },
     responses: {
       200: { description: "The released hold", content: { "application/json": { schema: Hold } } },
-      ...problemResponses(401, 404),
+      ...problemResponses(401, 404, 409),
     },
   }),
   async (c) => c.json(await ownHold(c.env, c.var.fan!.id, c.req.valid("param").hold_id, "release"), 200),

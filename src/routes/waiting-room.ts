@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { QueueSession, RoomOutcome } from "../../durable-objects/types";
+import type { PollOutcome, QueueSession, RoomOutcome } from "../../durable-objects/types";
 import { createRouter } from "../app";
 import { id } from "../catalog/schemas";
 import { showStub } from "../catalog/show-directory";
@@ -30,11 +30,17 @@ const WaitingRoomSession = z
   .openapi("WaitingRoomSession");
 type WaitingRoomSession = z.infer<typeof WaitingRoomSession>;
 
-function roomRefused(outcome: Extract<RoomOutcome<unknown>, { ok: false }>): ApiError {
+function roomRefused(outcome: Extract<RoomOutcome<unknown> | PollOutcome, { ok: false }>): ApiError {
+  if (outcome.code === "polling_too_fast") return tooFast(outcome.retry_after_ms);
   if (outcome.code === "show_not_found") return notFound("Show");
   if (outcome.code === "show_cancelled") return new ApiError(409, "show_cancelled", "This show is cancelled");
   return new ApiError(409, "waiting_room_disabled", "This show has no waiting room open; hold seats directly");
 }
+
+const tooFast = (retryAfterMs: number) =>
+  new ApiError(429, "polling_too_fast", "Poll again after poll_after_ms", undefined, {
+    "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
+  });
 
 /** Polls come faster near the front of the queue, slower far back. */
 const pollAfter = (etaMs: number) => Math.round(Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, etaMs / 4)));
@@ -55,6 +61,9 @@ async function answerFromDo(env: Env, showId: string, session: QueueSession): Pr
     seq: session.seq,
     nextPollAtMs: now + poll,
     expiresAtMs: now + TICKET_TTL_MS,
+    // A settled place is answered at the edge from now on: it never needs the DO again.
+    ...(session.status === "admitted" ? { admittedUntilMs: session.admission_expires_at_ms! } : {}),
+    ...(session.status === "expired" || session.status === "dropped" ? { ended: true } : {}),
   });
   const base = { session_id: session.session_id, ticket, server_time_ms: now, poll_after_ms: poll };
   if (session.status === "admitted") {
@@ -134,12 +143,9 @@ waitingRoom.openapi(
     c.header("cache-control", "no-store");
 
     const now = Date.now();
-    if (now < ticket.nextPollAtMs - 250) {
-      const retryAfterS = Math.ceil((ticket.nextPollAtMs - now) / 1000);
-      throw new ApiError(429, "polling_too_fast", "Poll again after poll_after_ms", undefined, {
-        "retry-after": String(retryAfterS),
-      });
-    }
+    if (now < ticket.nextPollAtMs - 250) throw tooFast(ticket.nextPollAtMs - now);
+    if (ticket.admittedUntilMs !== undefined || ticket.ended)
+      return c.json(await answerSettled(c.env, ticket, now), 200);
     const room = await edgeRoomStatus(c.env, ticket.showId);
     if (!room) throw notFound("Show");
     if (!room.enabled) throw new ApiError(409, "waiting_room_disabled", "This show's waiting room is closed");
@@ -154,6 +160,31 @@ waitingRoom.openapi(
     return c.json(await answerFromDo(c.env, ticket.showId, outcome.value), 200);
   },
 );
+
+/** A place the DO settled (admitted, or ended), answered from the signed ticket alone. */
+async function answerSettled(env: Env, ticket: QueueTicket, now: number): Promise<WaitingRoomSession> {
+  const admittedUntil = ticket.admittedUntilMs ?? 0;
+  const ticketOut = await signQueueTicket(env, {
+    ...ticket,
+    nextPollAtMs: now + MAX_POLL_MS,
+    expiresAtMs: now + TICKET_TTL_MS,
+  });
+  const base = { session_id: ticket.sessionId, ticket: ticketOut, server_time_ms: now, poll_after_ms: MAX_POLL_MS };
+  if (now >= admittedUntil) return { ...base, status: "expired", position: null, estimated_wait_s: 0 };
+  return {
+    ...base,
+    status: "admitted",
+    position: 0,
+    estimated_wait_s: 0,
+    admission_token: await signAdmissionToken(env, {
+      fanId: ticket.fanId,
+      showId: ticket.showId,
+      sessionId: ticket.sessionId,
+      expiresAtMs: admittedUntil,
+    }),
+    admission_expires_at_ms: admittedUntil,
+  };
+}
 
 /**
  * Only two things need the DO: the fan's turn may have come (seq under the watermark), or the

@@ -44,6 +44,16 @@ function refused(outcome: Extract<WaitlistOutcome, { ok: false }>): ApiError {
       return new ApiError(422, "unknown_section", "This show has no such section");
     case "limit_exceeded":
       return new ApiError(409, "limit_exceeded", `At most ${outcome.limit} tickets per fan for this show`);
+    case "show_not_on_sale":
+      return new ApiError(409, "show_not_on_sale", "This show is not on sale yet", undefined, undefined, {
+        on_sale_at_ms: outcome.on_sale_at_ms,
+      });
+    case "admission_required":
+      return new ApiError(
+        403,
+        "admission_required",
+        "This show has a waiting room: join the queue; the waitlist opens to fans it admitted",
+      );
   }
 }
 
@@ -63,7 +73,7 @@ waitlist.openapi(
     request: { params, body: { required: true, content: { "application/json": { schema: JoinWaitlist } } } },
     responses: {
       200: { description: "The fan's place", ...entryResponse },
-      ...problemResponses(401, 404, 409, 415, 422),
+      ...problemResponses(401, 403, 404, 409, 415, 422),
     },
   }),
   async (c) => {

@@ -19,6 +19,12 @@ export interface QueueTicket {
   /** Earliest time the next poll is worth answering. */
   nextPollAtMs: number;
   expiresAtMs: number;
+  /**
+   * Set once the DO has settled the place, so later polls are answered at the edge: admitted
+   * until this time (the admission's own expiry), or ended (expired or dropped).
+   */
+  admittedUntilMs?: number;
+  ended?: boolean;
 }
 
 export interface AdmissionToken {
@@ -35,7 +41,14 @@ function secretKey(env: Pick<Env, "QUEUE_TICKET_SECRET">): Promise<CryptoKey> {
 }
 
 export async function signQueueTicket(env: Pick<Env, "QUEUE_TICKET_SECRET">, ticket: QueueTicket): Promise<string> {
-  return new SignJWT({ show: ticket.showId, sid: ticket.sessionId, seq: ticket.seq, nxt: ticket.nextPollAtMs })
+  return new SignJWT({
+    show: ticket.showId,
+    sid: ticket.sessionId,
+    seq: ticket.seq,
+    nxt: ticket.nextPollAtMs,
+    ...(ticket.admittedUntilMs !== undefined ? { adm: ticket.admittedUntilMs } : {}),
+    ...(ticket.ended ? { end: true } : {}),
+  })
     .setProtectedHeader({ alg: "HS256", typ: QUEUE_TYP })
     .setSubject(ticket.fanId)
     .setIssuedAt()
@@ -81,16 +94,27 @@ export async function verifyQueueTicket(
 ): Promise<QueueTicket | "expired"> {
   const payload = await verify(env, token, QUEUE_TYP, "invalid_ticket");
   if (payload === "expired") return payload;
-  const { sub, show, sid, seq, nxt, exp } = payload as JWTPayload & Record<string, unknown>;
+  const { sub, show, sid, seq, nxt, exp, adm, end } = payload as JWTPayload & Record<string, unknown>;
   if (
     typeof show !== "string" ||
     typeof sid !== "string" ||
     typeof nxt !== "number" ||
-    !(seq === null || typeof seq === "number")
+    !(seq === null || typeof seq === "number") ||
+    !(adm === undefined || typeof adm === "number") ||
+    !(end === undefined || end === true)
   ) {
     throw new ApiError(401, "invalid_ticket", "The waiting-room ticket is malformed");
   }
-  return { fanId: sub!, showId: show, sessionId: sid, seq, nextPollAtMs: nxt, expiresAtMs: exp! * 1000 };
+  return {
+    fanId: sub!,
+    showId: show,
+    sessionId: sid,
+    seq,
+    nextPollAtMs: nxt,
+    expiresAtMs: exp! * 1000,
+    ...(adm !== undefined ? { admittedUntilMs: adm } : {}),
+    ...(end ? { ended: true } : {}),
+  };
 }
 
 export async function verifyAdmissionToken(
