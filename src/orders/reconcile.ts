@@ -18,7 +18,14 @@ export interface ReconciliationReport {
   refunds_checked: number;
   refunds_settled: number;
   /** Refunds Onsale owes but stopped retrying (attempts or re-issues exhausted): for operators. */
-  refunds_stuck: { refund_id: string; order_id: string; amount_cents: number; status: string; attempts: number; last_error: string | null }[];
+  refunds_stuck: {
+    refund_id: string;
+    order_id: string;
+    amount_cents: number;
+    status: string;
+    attempts: number;
+    last_error: string | null;
+  }[];
   cancelled_show_orders_settled: number;
   conflicts: { show_id: string; seat_id: string }[];
   errors: string[];

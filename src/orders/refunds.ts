@@ -56,11 +56,22 @@ export async function openRefund(db: Database, orderId: string, request: RefundR
     if (!row) throw new Error(`refund for unknown order ${orderId}`);
     const { order, payment } = row;
     const byOrganizer = request.reason === "organizer_request";
-    if (byOrganizer ? !["confirmed", "refund_pending"].includes(order.status) : !REFUNDABLE_BY_SYSTEM.includes(order.status)) {
+    if (
+      byOrganizer
+        ? !["confirmed", "refund_pending"].includes(order.status)
+        : !REFUNDABLE_BY_SYSTEM.includes(order.status)
+    ) {
       if (!byOrganizer) return null;
-      throw new ApiError(409, "order_not_refundable", `An order that is ${order.status} cannot be refunded`, undefined, undefined, {
-        order_id: order.id,
-      });
+      throw new ApiError(
+        409,
+        "order_not_refundable",
+        `An order that is ${order.status} cannot be refunded`,
+        undefined,
+        undefined,
+        {
+          order_id: order.id,
+        },
+      );
     }
     const committed = await tx
       .select()
@@ -81,7 +92,7 @@ export async function openRefund(db: Database, orderId: string, request: RefundR
         .where(and(eq(tickets.orderId, orderId), inArray(tickets.id, ticketIds)));
       const refusable = ticketIds.filter((id) => {
         const ticket = chosen.find((t) => t.id === id);
-        return !ticket || ticket.status !== "valid" || pendingTickets.has(id);
+        return ticket?.status !== "valid" || pendingTickets.has(id);
       });
       if (refusable.length) {
         throw new ApiError(
@@ -95,20 +106,35 @@ export async function openRefund(db: Database, orderId: string, request: RefundR
       }
       const prices = chosen.reduce((sum, ticket) => sum + ticket.priceCents, 0);
       if (request.amountCents !== undefined && request.amountCents > prices) {
-        throw new ApiError(409, "refund_exceeds_tickets", "The amount is more than these tickets cost", undefined, undefined, {
-          tickets_cents: prices,
-        });
+        throw new ApiError(
+          409,
+          "refund_exceeds_tickets",
+          "The amount is more than these tickets cost",
+          undefined,
+          undefined,
+          {
+            tickets_cents: prices,
+          },
+        );
       }
       amount = Math.min(request.amountCents ?? prices, remaining);
     }
     if (amount > remaining) {
-      throw new ApiError(409, "refund_exceeds_remaining", "The amount is more than is left to refund", undefined, undefined, {
-        refundable_cents: remaining,
-      });
+      throw new ApiError(
+        409,
+        "refund_exceeds_remaining",
+        "The amount is more than is left to refund",
+        undefined,
+        undefined,
+        {
+          refundable_cents: remaining,
+        },
+      );
     }
     if (amount <= 0 && order.totalCents > 0) {
       // Everything is refunded or promised already: an organizer's retry re-drives what is open.
-      if (byOrganizer && order.status === "refund_pending" && request.amountCents === undefined && !ticketIds) return null;
+      if (byOrganizer && order.status === "refund_pending" && request.amountCents === undefined && !ticketIds)
+        return null;
       throw new ApiError(409, "order_not_refundable", "Nothing is left to refund on this order", undefined, undefined, {
         order_id: order.id,
         refundable_cents: remaining,
@@ -122,7 +148,10 @@ export async function openRefund(db: Database, orderId: string, request: RefundR
         .set({ status: "refund_pending", updatedAt: sql`now()` })
         .where(and(eq(orders.id, orderId), inArray(orders.status, REFUNDABLE_BY_SYSTEM)));
       // Only a paid order is ever refunded: whatever the webhook said last, the money arrived.
-      await tx.update(payments).set({ status: "succeeded", updatedAt: sql`now()` }).where(eq(payments.orderId, orderId));
+      await tx
+        .update(payments)
+        .set({ status: "succeeded", updatedAt: sql`now()` })
+        .where(eq(payments.orderId, orderId));
     }
     const [refund] = await tx
       .insert(refunds)
@@ -234,9 +263,10 @@ export async function applyRefundOutcome(
 ): Promise<RefundStatus> {
   const next = statusOf(outcome.status);
   const effects = await db.transaction(async (tx) => {
-    const [{ orderId }] = (await tx.select({ orderId: refunds.orderId }).from(refunds).where(eq(refunds.id, refundId))) as [
-      { orderId: string },
-    ];
+    const [{ orderId }] = (await tx
+      .select({ orderId: refunds.orderId })
+      .from(refunds)
+      .where(eq(refunds.id, refundId))) as [{ orderId: string }];
     const [order] = await tx.select().from(orders).where(eq(orders.id, orderId)).for("update");
     const [refund] = await tx.select().from(refunds).where(eq(refunds.id, refundId)).for("update");
     if (!order || !refund) throw new Error(`refund ${refundId} vanished`);
@@ -349,7 +379,9 @@ export async function recordProviderRefund(
     .where(
       and(
         eq(refunds.orderId, orderId),
-        ours ? or(eq(refunds.providerRefundId, refund.id), eq(refunds.id, ours)) : eq(refunds.providerRefundId, refund.id),
+        ours
+          ? or(eq(refunds.providerRefundId, refund.id), eq(refunds.id, ours))
+          : eq(refunds.providerRefundId, refund.id),
       ),
     );
   let refundId = known?.id;

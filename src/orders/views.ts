@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { asc, eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { orderItems, orders, payments, tickets } from "../db/schema";
+import { refundedCents } from "./refunds";
 
 export const OrderView = z
   .object({
@@ -10,6 +11,10 @@ export const OrderView = z
     show_id: z.string(),
     hold_id: z.string(),
     total_cents: z.number().int(),
+    refunded_cents: z
+      .number()
+      .int()
+      .openapi({ description: "Settled refunds; the order is `refunded` once this reaches `total_cents`" }),
     currency: z.string(),
     expires_at_ms: z.number().int(),
     created_at: z.string(),
@@ -31,7 +36,7 @@ export type OrderView = z.infer<typeof OrderView>;
 /** Orders with their items, payment and tickets, in the order of `orderIds`. */
 export async function loadOrderViews(db: Database, orderIds: string[]): Promise<OrderView[]> {
   if (orderIds.length === 0) return [];
-  const [orderRows, itemRows, ticketRows] = await Promise.all([
+  const [orderRows, itemRows, ticketRows, refunded] = await Promise.all([
     db
       .select({ order: orders, payment: payments })
       .from(orders)
@@ -39,6 +44,7 @@ export async function loadOrderViews(db: Database, orderIds: string[]): Promise<
       .where(inArray(orders.id, orderIds)),
     db.select().from(orderItems).where(inArray(orderItems.orderId, orderIds)).orderBy(asc(orderItems.seatId)),
     db.select().from(tickets).where(inArray(tickets.orderId, orderIds)).orderBy(asc(tickets.seatId)),
+    refundedCents(db, orderIds),
   ]);
   const byId = new Map(orderRows.map((row) => [row.order.id, row]));
   return orderIds.flatMap((orderId) => {
@@ -52,6 +58,7 @@ export async function loadOrderViews(db: Database, orderIds: string[]): Promise<
         show_id: order.showId,
         hold_id: order.holdId,
         total_cents: order.totalCents,
+        refunded_cents: refunded.get(order.id) ?? 0,
         currency: order.currency,
         expires_at_ms: order.expiresAt.getTime(),
         created_at: order.createdAt.toISOString(),

@@ -1,16 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, or, sql } from "drizzle-orm";
 import type { RoomOutcome, RoomStats } from "../../durable-objects/types";
 import { createRouter } from "../app";
 import { publishShow } from "../catalog/publish";
 import { loadShow } from "../catalog/queries";
 import { id, Show } from "../catalog/schemas";
 import { recordShow } from "../catalog/show-directory";
-import { events, orders, shows, tickets } from "../db/schema";
+import { events, orders, refunds, shows, tickets } from "../db/schema";
 import { ApiError, notFound } from "../lib/problem";
 import { organizerSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
 import { organizerAuth } from "../middleware/organizer-auth";
+import { flushOutbox } from "../middleware/outbox";
+import { settleCancelledShow } from "../orders/cancellation";
 import { lastReconciliation } from "../orders/reconcile";
 import { verifyTicketBarcode } from "../tickets/barcode";
 import { forgetRoomStatus } from "../waiting-room/edge-status";
@@ -46,6 +48,11 @@ const params = z.object({ show_id: id("shw") });
 
 export const adminShows = createRouter();
 adminShows.use("*", database(), organizerAuth());
+// A cancel refunds and notifies fans: publish those notices now rather than at the next cron.
+adminShows.use("/:show_id/cancel", flushOutbox());
+
+/** Orders a cancel settles within its own request; the reconciliation cron does the rest. */
+const CANCEL_BATCH = 25;
 
 /** The show, if it belongs to the caller's organizer; any other id is simply not found. */
 async function ownShow(db: NonNullable<Parameters<typeof loadShow>[0]>, showId: string, organizerId: string) {
@@ -104,7 +111,7 @@ adminShows.openapi(
     method: "post",
     path: "/{show_id}/cancel",
     tags: ["organizers"],
-    summary: "Cancel a show: selling stops and live holds are released",
+    summary: "Cancel a show: selling stops, live holds are released, open payments cancelled, paid orders refunded",
     security: organizerSecurity,
     request: { params },
     responses: {
@@ -122,6 +129,13 @@ adminShows.openapi(
       .set({ status: "cancelled", cancelledAt: sql`coalesce(${shows.cancelledAt}, now())`, updatedAt: sql`now()` })
       .where(eq(shows.id, show.id));
     if (show.status !== "draft") await recordShow(c.env, show.id, { status: "cancelled" });
+    // Open payments are cancelled and paid orders refunded: a first batch now, the
+    // reconciliation cron the rest. A Stripe hiccup here must not undo the cancel itself.
+    if (show.status !== "draft") {
+      await settleCancelledShow(c.env, c.var.db!, show.id, CANCEL_BATCH).catch((error) =>
+        console.error("cancel: settling orders continues in the cron", show.id, error),
+      );
+    }
     return c.json(await loadShow(c.var.db!, show.id, { organizerId }), 200);
   },
 );
@@ -298,7 +312,8 @@ adminShows.openapi(
         .select({
           confirmed: sql<number>`count(*) filter (where ${orders.status} = 'confirmed')::int`,
           revenue: sql<number>`coalesce(sum(${orders.totalCents}) filter (where ${orders.status} = 'confirmed'), 0)::int`,
-          refunded: sql<number>`coalesce(sum(${orders.totalCents}) filter (where ${orders.status} = 'refunded'), 0)::int`,
+          // What fans really got back: settled refunds, partial ones included.
+          refunded: sql<number>`coalesce((select sum(${refunds.amountCents}) from ${refunds} inner join ${orders} o on o.id = ${refunds.orderId} where o.show_id = ${show.id} and ${refunds.status} = 'succeeded'), 0)::int`,
         })
         .from(orders)
         .where(eq(orders.showId, show.id)),
@@ -326,7 +341,9 @@ adminShows.openapi(
 
 const CheckIn = z
   .object({
-    result: z.enum(["valid", "already_checked_in", "void", "invalid", "wrong_show"]),
+    result: z
+      .enum(["valid", "already_checked_in", "void", "invalid", "wrong_show", "refund_pending"])
+      .openapi({ description: "`refund_pending`: the ticket is being refunded and does not admit" }),
     ticket_id: z.string().nullable(),
     seat_id: z.string().nullable(),
     checked_in_at: z.string().nullable(),
@@ -370,6 +387,25 @@ adminShows.openapi(
     if (!scanned.valid) return verdict("invalid");
     const { claims } = scanned;
     if (claims.sid !== show.id) return verdict("wrong_show");
+    // A ticket whose money is on its way back does not admit, even while it is still valid.
+    const [refunding] = await db
+      .select({ id: tickets.id })
+      .from(tickets)
+      .innerJoin(orders, eq(orders.id, tickets.orderId))
+      .where(
+        and(
+          eq(tickets.id, claims.tid),
+          eq(tickets.showId, show.id),
+          or(
+            eq(orders.status, "refund_pending"),
+            sql`exists (select 1 from ${refunds} where ${refunds.orderId} = ${tickets.orderId} and ${refunds.status} = 'pending' and ${refunds.ticketIds} ? ${tickets.id})`,
+          ),
+        ),
+      );
+    if (refunding) {
+      const [ticket] = await db.select().from(tickets).where(eq(tickets.id, refunding.id));
+      return verdict("refund_pending", ticket);
+    }
     // One conditional UPDATE: of two gates scanning at once, exactly one flips the ticket.
     const [admitted] = await db
       .update(tickets)

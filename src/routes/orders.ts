@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, isNull, or, sql } from "drizzle-orm";
 import { createRouter } from "../app";
+import type { Database } from "../db/client";
 import { orderItems, orders, payments } from "../db/schema";
 import { newId, showIdOfHold } from "../lib/ids";
 import { ApiError, notFound } from "../lib/problem";
@@ -39,6 +40,67 @@ const checkoutRefusals = {
   show_cancelled: () => new ApiError(409, "show_cancelled", "This show is cancelled"),
 };
 
+const orderExists = (orderId: string, status: string) =>
+  new ApiError(409, "order_exists", `This hold already has an order, which is ${status}`, undefined, undefined, {
+    order_id: orderId,
+    order_status: status,
+  });
+
+/**
+ * The order as checkout shows it, with its PaymentIntent's client secret. The PaymentIntent is
+ * created only while the payment row has none, under a key of the order's own; afterwards it is
+ * retrieved, so however many requests reach here, the order has one PaymentIntent.
+ */
+async function orderCreated(env: Env, db: Database, orderId: string): Promise<z.infer<typeof OrderCreated>> {
+  const { order, payment } = (await loadOrderWithPayment(db, orderId))!;
+  let clientSecret: string | null = null;
+  let paymentStatus = payment.status;
+  if (order.totalCents > 0) {
+    const stripe = createStripe(env);
+    let intent = payment.providerPaymentId ? await stripe.paymentIntents.retrieve(payment.providerPaymentId) : null;
+    if (!intent) {
+      intent = await stripe.paymentIntents.create(
+        {
+          amount: order.totalCents,
+          currency: order.currency.toLowerCase(),
+          // Cards confirmed server-side need no redirect; Stripe.js clients work the same.
+          automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+          description: `Onsale order ${orderId}`,
+          metadata: { order_id: orderId, payment_id: payment.id, show_id: order.showId, hold_id: order.holdId },
+        },
+        { idempotencyKey: `onsale:payment-intent:${orderId}` },
+      );
+      const stored = await db
+        .update(payments)
+        .set({ providerPaymentId: intent.id, updatedAt: sql`now()` })
+        .where(
+          and(
+            eq(payments.id, payment.id),
+            or(isNull(payments.providerPaymentId), eq(payments.providerPaymentId, intent.id)),
+          ),
+        )
+        .returning({ id: payments.id });
+      if (stored.length === 0) {
+        // Another request stored its PaymentIntent first: that one is the order's.
+        const [winner] = await db.select().from(payments).where(eq(payments.id, payment.id));
+        intent = await stripe.paymentIntents.retrieve(winner!.providerPaymentId!);
+      }
+    }
+    clientSecret = intent.client_secret;
+    paymentStatus = intent.status === "succeeded" ? "succeeded" : payment.status;
+  }
+  const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
+  return {
+    order_id: orderId,
+    status: current!.status as z.infer<typeof OrderCreated>["status"],
+    total_cents: order.totalCents,
+    currency: order.currency,
+    payment: { payment_id: payment.id, client_secret: clientSecret, status: paymentStatus },
+    expires_at_ms: order.expiresAt.getTime(),
+    server_time_ms: Date.now(),
+  };
+}
+
 export const fanOrders = createRouter();
 fanOrders.use("*", fanAuth(), database(), flushOutbox());
 
@@ -71,6 +133,17 @@ fanOrders.openapi(
       db,
       { scope: fanId, route: "POST /v1/orders", key: c.req.valid("header")["idempotency-key"], body: { hold_id } },
       async () => {
+        // A hold backs one order, whatever the key: a new key (days later, once Stripe's own
+        // 24 h key window is over) must find that order and its PaymentIntent, never a second.
+        const [existing] = await db
+          .select({ id: orders.id, fanId: orders.fanId, status: orders.status })
+          .from(orders)
+          .where(eq(orders.holdId, hold_id));
+        if (existing) {
+          if (existing.fanId !== fanId) throw notFound("Hold");
+          if (existing.status !== "pending_payment") throw orderExists(existing.id, existing.status);
+          return { status: 201, body: await orderCreated(c.env, db, existing.id) };
+        }
         const checkout = await c.env.SHOW.getByName(showId).beginCheckout(
           fanId,
           hold_id,
@@ -81,10 +154,10 @@ fanOrders.openapi(
         const orderId = checkout.order_id;
         const total = checkout.seats.reduce((sum, seat) => sum + seat.price_cents, 0);
         const currency = checkout.hold.currency;
-        // Keyed by the order the DO handed out: a retry, or another key for the same hold,
-        // lands on the same rows and the same PaymentIntent.
-        await db.transaction(async (tx) => {
-          const created = await tx
+        // Keyed by the order the DO handed out: a concurrent request for the same hold lands on
+        // the same rows and the same PaymentIntent.
+        const created = await db.transaction(async (tx) => {
+          const inserted = await tx
             .insert(orders)
             .values({
               id: orderId,
@@ -98,7 +171,7 @@ fanOrders.openapi(
             })
             .onConflictDoNothing()
             .returning({ id: orders.id });
-          if (created.length === 0) return;
+          if (inserted.length === 0) return false;
           await tx.insert(orderItems).values(
             checkout.seats.map((seat) => ({
               orderId,
@@ -109,50 +182,14 @@ fanOrders.openapi(
             })),
           );
           await tx.insert(payments).values({ id: newId("pay"), orderId, amountCents: total, currency });
+          return true;
         });
-        const { order, payment } = (await loadOrderWithPayment(db, orderId))!;
-
-        let clientSecret: string | null = null;
-        let paymentStatus = payment.status;
-        if (total === 0) {
-          await finalizeOrder(c.env, db, orderId);
-        } else {
-          const intent = await createStripe(c.env).paymentIntents.create(
-            {
-              amount: total,
-              currency: currency.toLowerCase(),
-              // Cards confirmed server-side need no redirect; Stripe.js clients work the same.
-              automatic_payment_methods: { enabled: true, allow_redirects: "never" },
-              description: `Onsale order ${orderId}`,
-              metadata: { order_id: orderId, payment_id: payment.id, show_id: showId, hold_id },
-            },
-            { idempotencyKey: `onsale:payment-intent:${orderId}` },
-          );
-          await db
-            .update(payments)
-            .set({ providerPaymentId: intent.id, updatedAt: sql`now()` })
-            .where(
-              and(
-                eq(payments.id, payment.id),
-                or(isNull(payments.providerPaymentId), eq(payments.providerPaymentId, intent.id)),
-              ),
-            );
-          clientSecret = intent.client_secret;
-          paymentStatus = intent.status === "succeeded" ? "succeeded" : payment.status;
+        if (total === 0 && created) await finalizeOrder(c.env, db, orderId);
+        else {
+          const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
+          if (current!.status !== "pending_payment") throw orderExists(orderId, current!.status);
         }
-        const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
-        return {
-          status: 201,
-          body: {
-            order_id: orderId,
-            status: current!.status,
-            total_cents: order.totalCents,
-            currency: order.currency,
-            payment: { payment_id: payment.id, client_secret: clientSecret, status: paymentStatus },
-            expires_at_ms: order.expiresAt.getTime(),
-            server_time_ms: Date.now(),
-          },
-        };
+        return { status: 201, body: await orderCreated(c.env, db, orderId) };
       },
     );
     if (result.replayed) c.header("idempotent-replayed", "true");
