@@ -6,9 +6,10 @@ import { publishShow } from "../catalog/publish";
 import { loadShow } from "../catalog/queries";
 import { id, Show } from "../catalog/schemas";
 import { recordShow } from "../catalog/show-directory";
-import { events, orders, refunds, shows, tickets } from "../db/schema";
+import { events, orders, shows, tickets } from "../db/schema";
 import { ApiError, notFound } from "../lib/problem";
 import { organizerSecurity, problemResponses } from "../lib/schemas";
+import { isWithin, SCHEDULE_RANGE } from "../lib/time";
 import { database } from "../middleware/database";
 import { organizerAuth } from "../middleware/organizer-auth";
 import { flushOutbox } from "../middleware/outbox";
@@ -209,7 +210,13 @@ const RoomPatch = z
     admit_per_minute: z.number().int().min(1).max(1_000_000),
     max_active: z.number().int().min(1).max(1_000_000),
     checkout_window_s: z.number().int().min(60).max(3600),
-    opens_at: z.iso.datetime({ offset: true }).nullable(),
+    opens_at: z.iso
+      .datetime({ offset: true })
+      .refine(
+        (value) => isWithin(SCHEDULE_RANGE, Date.parse(value)),
+        `from ${SCHEDULE_RANGE.from} to before ${SCHEDULE_RANGE.to}`,
+      )
+      .nullable(),
   })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, "send at least one field")
@@ -313,7 +320,7 @@ adminShows.openapi(
           confirmed: sql<number>`count(*) filter (where ${orders.status} = 'confirmed')::int`,
           revenue: sql<number>`coalesce(sum(${orders.totalCents}) filter (where ${orders.status} = 'confirmed'), 0)::int`,
           // What fans really got back: settled refunds, partial ones included.
-          refunded: sql<number>`coalesce((select sum(${refunds.amountCents}) from ${refunds} inner join ${orders} o on o.id = ${refunds.orderId} where o.show_id = ${show.id} and ${refunds.status} = 'succeeded'), 0)::int`,
+          refunded: sql<number>`coalesce((select sum(r.amount_cents) from refunds r inner join orders o on o.id = r.order_id where o.show_id = ${show.id} and r.status = 'succeeded'), 0)::int`,
         })
         .from(orders)
         .where(eq(orders.showId, show.id)),
@@ -398,7 +405,7 @@ adminShows.openapi(
           eq(tickets.showId, show.id),
           or(
             eq(orders.status, "refund_pending"),
-            sql`exists (select 1 from ${refunds} where ${refunds.orderId} = ${tickets.orderId} and ${refunds.status} = 'pending' and ${refunds.ticketIds} ? ${tickets.id})`,
+            sql`exists (select 1 from refunds r where r.order_id = ${tickets.orderId} and r.status = 'pending' and r.ticket_ids ? ${tickets.id})`,
           ),
         ),
       );
