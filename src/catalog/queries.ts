@@ -118,15 +118,20 @@ export async function loadEvent(db: Database, eventId: string, scope: Scope = {}
   return event;
 }
 
+const BIGINT_MIN = -(2n ** 63n);
+const BIGINT_MAX = 2n ** 63n - 1n;
+
 /** Opaque keyset cursor: the sort key of the last row of the previous page. */
 export const cursor = {
   encode: (at: string, id: string) => btoa(JSON.stringify([at, id])).replaceAll("=", ""),
+  /** Null for anything this API did not issue, including a key Postgres could not compare. */
   decode(value: string): [string, string] | null {
     try {
       const parsed = JSON.parse(atob(value));
       const [at, id] = Array.isArray(parsed) ? parsed : [];
       if (parsed.length === 2 && typeof at === "string" && /^-?\d{1,20}$/.test(at) && typeof id === "string") {
-        return parsed as [string, string];
+        const key = BigInt(at);
+        if (key >= BIGINT_MIN && key <= BIGINT_MAX && id.length <= 100) return parsed as [string, string];
       }
     } catch {}
     return null;

@@ -73,3 +73,16 @@ export function formatZoned(instant: Date, timeZone: string): string {
   const abs = Math.abs(offset) / 60_000;
   return `${localTime}${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
 }
+
+// Instants outside these ranges are refused as bad input: Postgres cannot store year 0 or
+// negative years, `Date` stops at ±275,760 years, and a bare date as `to` adds a day.
+
+/** What a search filter may name: wide, but inside what Postgres and `Date` both represent. */
+export const SEARCH_RANGE = { from: "1900-01-01", to: "9000-01-01" } as const;
+/** What an organizer may schedule (a show, its sale, its waiting room): this century. */
+export const SCHEDULE_RANGE = { from: "2000-01-01", to: "2100-01-01" } as const;
+
+export function isWithin(range: { from: string; to: string }, instant: Date | number | null): boolean {
+  const ms = instant instanceof Date ? instant.getTime() : instant;
+  return ms !== null && Number.isFinite(ms) && ms >= Date.parse(range.from) && ms < Date.parse(range.to);
+}

@@ -8,7 +8,7 @@ import { events, priceTiers, seatMapVersions, shows, venues } from "../db/schema
 import { newId } from "../lib/ids";
 import { ApiError, notFound, type ProblemFieldError } from "../lib/problem";
 import { organizerSecurity, problemResponses } from "../lib/schemas";
-import { isTimeZone, parseZonedDateTime } from "../lib/time";
+import { isTimeZone, isWithin, parseZonedDateTime, SCHEDULE_RANGE } from "../lib/time";
 import { database } from "../middleware/database";
 import { organizerAuth } from "../middleware/organizer-auth";
 
@@ -247,8 +247,11 @@ adminEvents.openapi(
     const startsAt = parseZonedDateTime(body.starts_at, timezone);
     const onSaleAt = parseZonedDateTime(body.on_sale_at, timezone);
     const problems: ProblemFieldError[] = [];
+    const scheduled = `from ${SCHEDULE_RANGE.from} to before ${SCHEDULE_RANGE.to}`;
     if (!startsAt) problems.push({ path: "starts_at", message: "not an ISO-8601 date-time" });
+    else if (!isWithin(SCHEDULE_RANGE, startsAt)) problems.push({ path: "starts_at", message: scheduled });
     if (!onSaleAt) problems.push({ path: "on_sale_at", message: "not an ISO-8601 date-time" });
+    else if (!isWithin(SCHEDULE_RANGE, onSaleAt)) problems.push({ path: "on_sale_at", message: scheduled });
     if (startsAt && startsAt.getTime() <= Date.now())
       problems.push({ path: "starts_at", message: "must be in the future" });
     if (startsAt && onSaleAt && onSaleAt > startsAt) {

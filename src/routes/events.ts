@@ -6,11 +6,17 @@ import { Event, id, listOf, Show } from "../catalog/schemas";
 import { events, shows, venues } from "../db/schema";
 import { ApiError } from "../lib/problem";
 import { problemResponses } from "../lib/schemas";
+import { isWithin, SEARCH_RANGE } from "../lib/time";
 import { database } from "../middleware/database";
 
 const isoDate = z
   .string()
+  .max(40)
   .refine((value) => !Number.isNaN(Date.parse(value)), "an ISO-8601 date or date-time")
+  .refine(
+    (value) => isWithin(SEARCH_RANGE, Date.parse(value)),
+    `a date from ${SEARCH_RANGE.from} to before ${SEARCH_RANGE.to}`,
+  )
   .openapi({ example: "2026-12-01" });
 
 const EventQuery = z
