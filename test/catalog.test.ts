@@ -352,6 +352,8 @@ describe("blocks and the availability overlay", () => {
       }),
       200,
     );
+    // The overlay is served from an edge copy up to a second old: the unblock shows after it.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     const after = await json<Overlay>(await api(`/v1/shows/${showId}/seat-map?section=A`), 200);
     expect(after.seats?.find((s) => s.seat_id === "A-1-1")?.status).toBe("available");
     expect(await stub.counts()).toEqual({ available: 22, held: 1, sold: 0, blocked: 1, capacity: 24 });

@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../app";
 import { geometryUrl, loadShow } from "../catalog/queries";
 import { id, Show } from "../catalog/schemas";
-import { requireKnownShow, showStub } from "../catalog/show-directory";
+import { edgeOverlay } from "../catalog/seat-map-overlay";
+import { requireKnownShow } from "../catalog/show-directory";
 import { withDatabase } from "../db/client";
 import { notFound } from "../lib/problem";
 import { problemResponses } from "../lib/schemas";
@@ -86,7 +87,7 @@ fanShows.openapi(
     tags: ["fans"],
     summary: "Geometry reference plus live availability from the show's Durable Object",
     description:
-      "Indicative only (`as_of_ms`); a hold is the real check. Held, sold and blocked seats all read `unavailable`.",
+      "Indicative only: up to about a second old (`as_of_ms`); a hold is the real check. Held, sold and blocked seats all read `unavailable`.",
     request: {
       params,
       query: z.strictObject({
@@ -104,8 +105,9 @@ fanShows.openapi(
   async (c) => {
     const { show_id } = c.req.valid("param");
     const { section } = c.req.valid("query");
-    // Straight to the DO (never Postgres): this is what a flash crowd reloads.
-    const overlay = await (await showStub(c.env, show_id)).availability(section);
+    // Never Postgres, and the DO about once a second per location: this is what a crowd reloads.
+    await requireKnownShow(c.env, show_id);
+    const overlay = await edgeOverlay(c.env, new URL(c.req.url).origin, show_id, section);
     if (!overlay) throw notFound("Show");
     if (section !== undefined && !overlay.sections.some((s) => s.section_id === section)) throw notFound("Section");
     const { venue_id, seat_map_version, ...rest } = overlay;
