@@ -14,6 +14,7 @@
 //   POST /_standin/payment_intents/:id/succeed  settle asynchronously, as a delayed payment would
 //   POST /_standin/payment_intents/:id/fail
 //   POST /_standin/refunds/:id/fail              the bank returns a refund: status failed, refund.updated + refund.failed
+//   POST /_standin/idempotency/expire           JSON { key }: forget a saved Idempotency-Key result, as Stripe does after 24 h
 //   POST /_standin/faults                       JSON { operation, status?, count?, match?, after? }: the next `count`
 //                                               API calls of that operation (e.g. "createRefund") whose parameters
 //                                               include every `match` entry answer `status` (500 by default). Stripe
@@ -1093,6 +1094,12 @@ export async function startStripeStandin({ port = 0, webhookUrl, webhookSecret, 
       handle: ({ id }) => ({ body: account.simulateRefundFailure(id) }),
     }),
     route("POST", "/_standin/faults", { handle: injectFault }),
+    route("POST", "/_standin/idempotency/expire", {
+      handle: ({ rawBody }) => {
+        const { key } = JSON.parse(rawBody || "{}");
+        return { body: { key, expired: idempotentResults.delete(key) } };
+      },
+    }),
   ];
 
   async function handleControl(request, url, rawBody) {

@@ -4,7 +4,7 @@ import { eq, sql } from "drizzle-orm";
 import type { ShowDO } from "../durable-objects/show";
 import type { HoldView } from "../durable-objects/types";
 import { withDatabase } from "../src/db/client";
-import { orders, tickets } from "../src/db/schema";
+import { orders, refunds, tickets } from "../src/db/schema";
 import { json } from "./fixtures";
 import { api, bearer, fanToken, uniqueFan } from "./helpers";
 
@@ -114,4 +114,55 @@ export async function expireHoldsAt(showId: string, at: number) {
   await runInDurableObject(stub, (instance: ShowDO) => {
     instance.clock = () => Date.now();
   });
+}
+
+/** Stand-in controls for the money tests. Every fault is scoped to one object: test files share one stand-in. */
+export const stripeFaults = {
+  async inject(fault: {
+    operation: string;
+    match: Record<string, string>;
+    status?: number;
+    count?: number;
+    after?: boolean;
+  }) {
+    const response = await fetch(`${env.STRIPE_API_URL}/_standin/faults`, {
+      method: "POST",
+      body: JSON.stringify(fault),
+    });
+    if (!response.ok) throw new Error(`fault refused: ${await response.text()}`);
+  },
+  /** Stripe forgets an idempotency key after 24 h; the stand-in does when told. */
+  async expireKey(key: string) {
+    await fetch(`${env.STRIPE_API_URL}/_standin/idempotency/expire`, { method: "POST", body: JSON.stringify({ key }) });
+  },
+  async failRefund(refundId: string) {
+    const response = await fetch(`${env.STRIPE_API_URL}/_standin/refunds/${refundId}/fail`, { method: "POST" });
+    if (!response.ok) throw new Error(`refund fail refused: ${await response.text()}`);
+  },
+  /** The refunds Stripe holds for a PaymentIntent, newest first. */
+  async refundsOf(
+    intentId: string,
+  ): Promise<{ id: string; amount: number; status: string; metadata: Record<string, string> }[]> {
+    const response = await fetch(`${env.STRIPE_API_URL}/v1/refunds?payment_intent=${intentId}&limit=100`, {
+      headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },
+    });
+    return ((await response.json()) as { data: never[] }).data;
+  },
+};
+
+export async function refundRows(orderId: string) {
+  return withDatabase(env, (db) =>
+    db.select().from(refunds).where(eq(refunds.orderId, orderId)).orderBy(refunds.createdAt),
+  );
+}
+
+/** A fan who bought `seatIds` and paid by card: the confirmed order. */
+export async function buy(showId: string, seatIds: string[], fan?: Fan) {
+  const buyer = fan ?? (await newFan());
+  const hold = await holdSeats(showId, buyer, seatIds);
+  const order = await json<OrderCreated>(await placeOrder(buyer, hold.hold_id), 201);
+  if (order.total_cents > 0) {
+    await json(await confirmPayment(buyer, order.payment.payment_id, { payment_method: "pm_card_visa" }), 200);
+  }
+  return { fan: buyer, hold, order };
 }

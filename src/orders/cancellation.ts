@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { orders, payments, shows } from "../db/schema";
 import { createStripe } from "../payments/stripe";
@@ -15,15 +15,32 @@ const OPEN: OrderStatus[] = ["pending_payment", "payment_failed", "confirmed"];
  * Idempotent; handles at most `limit` orders per call, oldest first.
  */
 export async function settleCancelledShow(env: Env, db: Database, showId: string, limit: number): Promise<number> {
+  const errors: string[] = [];
+  const settled = await settle(env, db, and(eq(orders.showId, showId), inArray(orders.status, OPEN)), limit, errors);
+  if (errors.length) console.error("cancel: orders left for the cron", showId, errors);
+  return settled;
+}
+
+/** One order that cannot be settled now (Stripe down) never keeps the others from being settled. */
+async function settle(env: Env, db: Database, where: SQL | undefined, limit: number, errors: string[]) {
   const open = await db
     .select({ order: orders, payment: payments })
     .from(orders)
     .innerJoin(payments, eq(payments.orderId, orders.id))
-    .where(and(eq(orders.showId, showId), inArray(orders.status, OPEN)))
+    .innerJoin(shows, eq(shows.id, orders.showId))
+    .where(where)
     .orderBy(asc(orders.createdAt))
     .limit(limit);
-  for (const { order, payment } of open) await settleOrder(env, db, order, payment);
-  return open.length;
+  let settled = 0;
+  for (const { order, payment } of open) {
+    try {
+      await settleOrder(env, db, order, payment);
+      settled++;
+    } catch (error) {
+      errors.push(`order ${order.id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return settled;
 }
 
 async function settleOrder(
@@ -51,23 +68,6 @@ async function settleOrder(
 }
 
 /** The cron's share: orders of cancelled shows the cancel request did not get to. */
-export async function settleCancelledShows(env: Env, db: Database, limit: number, errors: string[]): Promise<number> {
-  const open = await db
-    .select({ order: orders, payment: payments })
-    .from(orders)
-    .innerJoin(payments, eq(payments.orderId, orders.id))
-    .innerJoin(shows, eq(shows.id, orders.showId))
-    .where(and(eq(shows.status, "cancelled"), inArray(orders.status, OPEN)))
-    .orderBy(asc(orders.createdAt))
-    .limit(limit);
-  let settled = 0;
-  for (const { order, payment } of open) {
-    try {
-      await settleOrder(env, db, order, payment);
-      settled++;
-    } catch (error) {
-      errors.push(`order ${order.id}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  return settled;
+export function settleCancelledShows(env: Env, db: Database, limit: number, errors: string[]): Promise<number> {
+  return settle(env, db, and(eq(shows.status, "cancelled"), inArray(orders.status, OPEN)), limit, errors);
 }
