@@ -170,6 +170,8 @@ export const showMigrations: readonly ShowMigration[] = [
         sent_at_ms INTEGER
       );
       CREATE INDEX notices_unsent ON notices (created_at_ms) WHERE sent_at_ms IS NULL;
+      -- Serving the waitlist reads only the entries small enough for the seats that came back.
+      CREATE INDEX waitlist_waiting_by_quantity ON waitlist (status, quantity, entry_id);
       INSERT INTO notices (notice_key, topic, payload, created_at_ms)
         SELECT 'waitlist.offer:' || h.hold_id, 'waitlist.offer',
           json_object('fan_id', w.fan_id, 'email', w.email, 'show_id', (SELECT show_id FROM show_config),

@@ -85,7 +85,7 @@ export class Waitlist {
     let free = seats.free(null);
     if (free === 0) return offered;
     const waiting = this.sql
-      .exec<EntryRow>("SELECT * FROM waitlist WHERE status = 'waiting' ORDER BY entry_id")
+      .exec<EntryRow>("SELECT * FROM waitlist WHERE status = 'waiting' AND quantity <= ? ORDER BY entry_id", free)
       .toArray();
     for (const entry of waiting) {
       if (free === 0) break;
