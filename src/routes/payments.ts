@@ -84,8 +84,15 @@ fanPayments.openapi(
               )
             : await stripe.paymentIntents.retrieve(intentId);
         } catch (error) {
-          if (!(error instanceof Stripe.errors.StripeCardError)) throw error;
-          declineCode = error.decline_code ?? error.code ?? "card_declined";
+          // A PaymentIntent that can no longer be confirmed (cancelled with its show, or already
+          // paid) is answered with where it stands, not a 500.
+          const unexpectedState =
+            error instanceof Stripe.errors.StripeInvalidRequestError &&
+            error.code === "payment_intent_unexpected_state";
+          if (!(error instanceof Stripe.errors.StripeCardError) && !unexpectedState) throw error;
+          if (error instanceof Stripe.errors.StripeCardError) {
+            declineCode = error.decline_code ?? error.code ?? "card_declined";
+          }
           intent = await stripe.paymentIntents.retrieve(intentId);
         }
         await syncPayment(db, order.id, intent);

@@ -1,0 +1,176 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { withDatabase } from "../src/db/client";
+import { outbox } from "../src/db/schema";
+import worker from "../src/index";
+import { reconcile } from "../src/orders/reconcile";
+import { createShow, json } from "./fixtures";
+import { api, bearer, problem } from "./helpers";
+import {
+  buy,
+  confirmPayment,
+  expireHoldsAt,
+  holdSeats,
+  intentOf,
+  newFan,
+  type OrderCreated,
+  orderRow,
+  placeOrder,
+  refundRows,
+  standin,
+  stripeFaults,
+  ticketsOf,
+} from "./payments-helpers";
+
+const PAYMENT_WINDOW_MS = 15 * 60_000;
+
+const runCron = async () => {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
+  await waitOnExecutionContext(ctx);
+};
+
+describe("one order, one PaymentIntent per hold", () => {
+  it("a new key after Stripe forgot the old one finds the same order and PaymentIntent; once paid, 409", async () => {
+    const { showId } = await createShow();
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["A-1-1"]);
+    const first = await json<OrderCreated>(await placeOrder(fan, hold.hold_id, "k1"), 201);
+    const intentId = await intentOf(first.order_id);
+    // Days later: Stripe's 24 h idempotency window for the PaymentIntent create is over.
+    await stripeFaults.expireKey(`onsale:payment-intent:${first.order_id}`);
+
+    const again = await json<OrderCreated>(await placeOrder(fan, hold.hold_id, "k2"), 201);
+    expect(again.order_id).toBe(first.order_id);
+    expect(again.payment.payment_id).toBe(first.payment.payment_id);
+    expect(again.payment.client_secret).toBe(first.payment.client_secret);
+    expect(await intentOf(first.order_id)).toBe(intentId);
+    expect(again.payment.client_secret).toMatch(new RegExp(`^${intentId}_secret_`));
+
+    await json(await confirmPayment(fan, first.payment.payment_id, { payment_method: "pm_card_visa" }), 200);
+    await stripeFaults.expireKey(`onsale:payment-intent:${first.order_id}`);
+    const late = await placeOrder(fan, hold.hold_id, "k3");
+    expect(late.status).toBe(409);
+    expect(late.headers.get("content-type")).toContain("application/problem+json");
+    expect(await late.json()).toMatchObject({ code: "order_exists", order_id: first.order_id });
+    expect(await ticketsOf(first.order_id)).toHaveLength(1);
+  });
+});
+
+describe("cancelling a show", () => {
+  it("cancels open PaymentIntents, refunds paid orders (also one paid unseen), and the cron finishes the rest", async () => {
+    const { organizer, showId } = await createShow();
+    const paid = await buy(showId, ["A-1-1", "A-1-2"]);
+    const openFan = await newFan();
+    const openHold = await holdSeats(showId, openFan, ["A-2-1"]);
+    const open = await json<OrderCreated>(await placeOrder(openFan, openHold.hold_id), 201);
+    // Paid at Stripe, but the webhook has not arrived when the show is cancelled.
+    const unseenFan = await newFan();
+    const unseenHold = await holdSeats(showId, unseenFan, ["A-2-2"]);
+    const unseen = await json<OrderCreated>(await placeOrder(unseenFan, unseenHold.hold_id), 201);
+    await standin.succeedAsync(await intentOf(unseen.order_id));
+    // Stripe is down for this one PaymentIntent during the cancel: the cron gets it later.
+    const stuckFan = await newFan();
+    const stuckHold = await holdSeats(showId, stuckFan, ["A-3-1"]);
+    const stuck = await json<OrderCreated>(await placeOrder(stuckFan, stuckHold.hold_id), 201);
+    const stuckIntent = await intentOf(stuck.order_id);
+    await stripeFaults.inject({ operation: "cancelPaymentIntent", match: { id: stuckIntent } });
+
+    await json(await api(`/v1/admin/shows/${showId}/cancel`, { method: "POST", headers: bearer(organizer.key) }), 200);
+
+    expect((await orderRow(open.order_id)).status).toBe("cancelled");
+    expect((await standin.intent(await intentOf(open.order_id))).status).toBe("canceled");
+    expect((await orderRow(paid.order.order_id)).status).toBe("refunded");
+    expect((await ticketsOf(paid.order.order_id)).map((t) => t.status)).toEqual(["void", "void"]);
+    expect(await refundRows(paid.order.order_id)).toMatchObject([{ reason: "show_cancelled", status: "succeeded" }]);
+    expect((await orderRow(unseen.order_id)).status).toBe("refunded");
+    expect(await ticketsOf(unseen.order_id)).toHaveLength(0);
+    expect(await refundRows(unseen.order_id)).toMatchObject([{ reason: "show_cancelled", status: "succeeded" }]);
+    const notices = await withDatabase(env, (db) =>
+      db
+        .select({ topic: outbox.topic })
+        .from(outbox)
+        .where(and(eq(outbox.aggregateId, paid.order.order_id), eq(outbox.topic, "order.refunded"))),
+    );
+    expect(notices).toHaveLength(1);
+
+    expect((await orderRow(stuck.order_id)).status).toBe("pending_payment");
+    await runCron();
+    expect((await orderRow(stuck.order_id)).status).toBe("cancelled");
+    expect((await standin.intent(stuckIntent)).status).toBe("canceled");
+    // Nobody can pay the cancelled show now.
+    const tooLate = await confirmPayment(stuckFan, stuck.payment.payment_id, { payment_method: "pm_card_visa" });
+    expect(tooLate.status).toBeLessThan(500);
+    expect(await ticketsOf(stuck.order_id)).toHaveLength(0);
+  });
+});
+
+describe("reconciliation and finalize", () => {
+  async function paidAfterDecline() {
+    const { showId } = await createShow();
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["B-1-1", "B-1-2"]);
+    const order = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    await json(await confirmPayment(fan, order.payment.payment_id, { payment_method: "pm_card_chargeDeclined" }), 200);
+    expect((await orderRow(order.order_id)).status).toBe("payment_failed");
+    // A second card succeeds; finalize has sold the hold in the DO, its Postgres confirm is in flight.
+    const intentId = await intentOf(order.order_id);
+    await standin.succeedAsync(intentId);
+    expect((await env.SHOW.getByName(showId).sellHold(hold.hold_id)).ok).toBe(true);
+    return { showId, hold, order, intentId };
+  }
+
+  it("never frees a hold sold moments ago while its order's confirm is in flight", async () => {
+    const { showId, order, intentId } = await paidAfterDecline();
+    await runCron();
+    expect((await env.SHOW.getByName(showId).soldSeats()).map((s) => s.seat_id)).toEqual(["B-1-1", "B-1-2"]);
+    const event = await standin.eventFor("payment_intent.succeeded", intentId);
+    expect((await standin.deliver(event.id)).status).toBe(200);
+    expect((await orderRow(order.order_id)).status).toBe("confirmed");
+    expect((await ticketsOf(order.order_id)).map((t) => t.status)).toEqual(["valid", "valid"]);
+  });
+
+  it("past the grace period, an orphan whose PaymentIntent succeeded is finalized, not freed", async () => {
+    const { showId, order } = await paidAfterDecline();
+    const report = await withDatabase(env, (db) => reconcile(env, db, Date.now() + 60 * 60_000));
+    expect(report.sold_finalized).toBeGreaterThanOrEqual(1);
+    expect((await orderRow(order.order_id)).status).toBe("confirmed");
+    expect((await ticketsOf(order.order_id)).map((t) => t.status)).toEqual(["valid", "valid"]);
+    expect((await env.SHOW.getByName(showId).soldSeats()).map((s) => s.seat_id)).toEqual(["B-1-1", "B-1-2"]);
+  });
+
+  it("a late payment that would break the per-fan limit is refunded with reason limit_exceeded", async () => {
+    const { showId } = await createShow({ ticketLimit: 2 });
+    const fan = await newFan();
+    const lapsedHold = await holdSeats(showId, fan, ["B-2-1", "B-2-2"]);
+    const lapsed = await json<OrderCreated>(await placeOrder(fan, lapsedHold.hold_id), 201);
+    await expireHoldsAt(showId, Date.now() + PAYMENT_WINDOW_MS + 60_000);
+    const bought = await buy(showId, ["B-3-1", "B-3-2"], fan);
+    expect((await orderRow(bought.order.order_id)).status).toBe("confirmed");
+
+    const paidLate = await json<{ order_status: string }>(
+      await confirmPayment(fan, lapsed.payment.payment_id, { payment_method: "pm_card_visa" }),
+      200,
+    );
+    expect(paidLate.order_status).toBe("refunded");
+    expect(await ticketsOf(lapsed.order_id)).toHaveLength(0);
+    expect(await refundRows(lapsed.order_id)).toMatchObject([
+      { reason: "limit_exceeded", status: "succeeded", amountCents: 10_000 },
+    ]);
+    expect((await env.SHOW.getByName(showId).soldSeats()).map((s) => s.seat_id)).toEqual(["B-3-1", "B-3-2"]);
+  });
+
+  it("refusals on a refund are problem+json with stable codes, never 500", async () => {
+    const { organizer, showId } = await createShow();
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["A-3-3"]);
+    const order = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    const response = await api(`/v1/admin/orders/${order.order_id}/refund`, {
+      method: "POST",
+      headers: { ...bearer(organizer.key), "idempotency-key": "u1" },
+    });
+    expect((await problem(response)).code).toBe("order_not_refundable");
+  });
+});
