@@ -5,7 +5,15 @@ import { describe, expect, it } from "vitest";
 import type { ShowDO } from "../durable-objects/show";
 import { createShow, gridSeatMap, json } from "./fixtures";
 import { api, bearer, problem } from "./helpers";
-import { holdSeats, newFan, type OrderCreated, placeOrder } from "./payments-helpers";
+import {
+  confirmPayment,
+  expireHoldsAt,
+  holdSeats,
+  newFan,
+  type OrderCreated,
+  placeOrder,
+  ticketsOf,
+} from "./payments-helpers";
 
 // The per-fan limit against every sequence of hold / release / order / pay / expire / waitlist
 // / replay, and the side doors around it, checked against the Show DO's own storage.
@@ -232,6 +240,35 @@ describe("the per-fan limit holds against any sequence", () => {
     await stub.cancel();
     expect(await stub.sellHold(other.hold.hold_id)).toEqual({ ok: false, code: "show_cancelled" });
     expect(await stub.counts()).toMatchObject({ sold: 2, held: 0 });
+  });
+});
+
+describe("the per-fan limit end to end, through Stripe", () => {
+  it("a lapsed order paid after the fan bought the limit again is refunded, never ticketed", async () => {
+    const { showId } = await limitedShow(16, 8);
+    const fan = await newFan();
+    const seats = (from: number) => Array.from({ length: 8 }, (_, i) => `A-1-${from + i}`);
+    const first = await holdSeats(showId, fan, seats(1));
+    const lapsed = await json<OrderCreated>(await placeOrder(fan, first.hold_id), 201);
+    await expireHoldsAt(showId, Date.now() + 20 * 60_000);
+
+    const second = await holdSeats(showId, fan, seats(9));
+    const bought = await json<OrderCreated>(await placeOrder(fan, second.hold_id), 201);
+    const paid = await json<{ order_status: string }>(
+      await confirmPayment(fan, bought.payment.payment_id, { payment_method: "pm_card_visa" }),
+      200,
+    );
+    expect(paid.order_status).toBe("confirmed");
+
+    // The fan pays the lapsed order anyway: its seats are free, but they would make sixteen.
+    const late = await json<{ order_status: string }>(
+      await confirmPayment(fan, lapsed.payment.payment_id, { payment_method: "pm_card_visa" }),
+      200,
+    );
+    expect(late.order_status).toMatch(/^refund(ed|_pending)$/);
+    expect((await ticketsOf(lapsed.order_id)).filter((t) => t.status === "valid")).toHaveLength(0);
+    expect((await ticketsOf(bought.order_id)).filter((t) => t.status === "valid")).toHaveLength(8);
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ sold: 8, available: 8 });
   });
 });
 
