@@ -2,15 +2,10 @@ import { swaggerUI } from "@hono/swagger-ui";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { createRouter } from "./app";
-import { withDatabase } from "./db/client";
+import { pgErrorCode, withDatabase } from "./db/client";
 import { ApiError, problemResponse } from "./lib/problem";
 import { limitBodySize } from "./middleware/body-limit";
-import {
-  consumeNotifications,
-  publishOutbox,
-  type QueueMessage,
-  recordDeadLetters,
-} from "./notifications/delivery";
+import { consumeNotifications, publishOutbox, type QueueMessage, recordDeadLetters } from "./notifications/delivery";
 import { reconcile } from "./orders/reconcile";
 import { adminEvents } from "./routes/admin-events";
 import { adminOrders } from "./routes/admin-orders";
@@ -94,13 +89,22 @@ function fromHttpException(error: HTTPException): ApiError {
   return new ApiError(error.status, `http_${error.status}`, error.message || "Request failed");
 }
 
+/**
+ * Postgres refuses a NUL character in any text (SQLSTATE 22021, the one way a JavaScript string
+ * is not valid for it), and zod has no single place to refuse it first: whatever field carried
+ * it, the client sent it, and the statement that saw it changed nothing.
+ */
+const nulInText = () => new ApiError(400, "invalid_text", "Text must not contain NUL (U+0000) characters");
+
 app.onError((error, c) => {
   const apiError =
     error instanceof ApiError
       ? error
       : error instanceof HTTPException
         ? fromHttpException(error)
-        : new ApiError(500, "internal_error", "Something went wrong on our side");
+        : pgErrorCode(error) === "22021"
+          ? nulInText()
+          : new ApiError(500, "internal_error", "Something went wrong on our side");
   if (apiError.status >= 500) console.error("request failed", c.get("requestId"), error);
   return problemResponse(apiError, c.get("requestId"));
 });
