@@ -213,24 +213,16 @@ async function profileHold(holds: number) {
   const { stub } = await freshShow("profile", seats);
   const order = shuffled(seats, 99).slice(0, holds);
   return runInDurableObject(stub, async (instance: ShowDO, state) => {
-    const target = instance as unknown as { sql: SqlStorage };
-    const real = target.sql;
+    // Every collaborator of the object shares this one SqlStorage: wrapping its `exec` sees them all.
+    const real = state.storage.sql;
+    const exec = real.exec;
     const calls = new Map<string, unknown[][]>();
-    const wrapped = new Proxy(real, {
-      get(obj, prop) {
-        if (prop === "exec") {
-          return (query: string, ...args: unknown[]) => {
-            const list = calls.get(query) ?? [];
-            list.push(args);
-            calls.set(query, list);
-            return obj.exec(query, ...args);
-          };
-        }
-        const value = Reflect.get(obj, prop);
-        return typeof value === "function" ? value.bind(obj) : value;
-      },
-    });
-    Object.defineProperty(target, "sql", { value: wrapped, configurable: true, writable: true });
+    real.exec = ((query: string, ...args: unknown[]) => {
+      const list = calls.get(query) ?? [];
+      list.push(args);
+      calls.set(query, list);
+      return exec.call(real, query, ...args);
+    }) as typeof real.exec;
     try {
       for (let i = 0; i < holds; i++) {
         instance.hold({
@@ -241,7 +233,7 @@ async function profileHold(holds: number) {
         });
       }
     } finally {
-      Object.defineProperty(target, "sql", { value: real, configurable: true, writable: true });
+      real.exec = exec;
     }
     const statements = [...calls.entries()].map(([query, argsList]) => {
       const read = /^\s*SELECT/i.test(query);
