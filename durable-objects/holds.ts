@@ -148,6 +148,21 @@ export class Holds {
     );
   }
 
+  /**
+   * Some seats of a sold hold were refunded: the hold keeps only the rest, so the fan's limit
+   * counts what they still own; with none left the hold is refunded.
+   */
+  dropSeats(hold: HoldRow, seatIds: readonly string[]) {
+    const gone = new Set(seatIds);
+    const kept = seatIdsOf(hold).filter((id) => !gone.has(id));
+    this.sql.exec(
+      "UPDATE holds SET seat_ids = ?, status = ?, version = version + 1 WHERE hold_id = ?",
+      JSON.stringify(kept),
+      kept.length ? hold.status : "refunded",
+      hold.hold_id,
+    );
+  }
+
   markRefunded(holdId: string) {
     this.sql.exec("UPDATE holds SET status = 'refunded', version = version + 1 WHERE hold_id = ?", holdId);
   }

@@ -35,6 +35,8 @@ type ConfigRow = Omit<ShowSnapshot, "counts" | "server_time_ms">;
 
 /** How soon the alarm tries again to hand unsent notices to the Queue. */
 const NOTICE_RETRY_MS = 5_000;
+/** A Queue send not answered in this long is treated as lost and tried again (the consumer dedupes). */
+const NOTICE_SEND_TIMEOUT_MS = 30_000;
 
 /**
  * One object per show, found by the show id. It serializes every decision about the show's
@@ -50,7 +52,8 @@ export class ShowDO extends DurableObject<Env> {
   /** The alarm time we last set, so arming needs no `await storage.getAlarm()` mid-transition. */
   #alarmAtMs: number | null = null;
   #config: ConfigRow | undefined;
-  #sendingNotices = false;
+  /** When the send in flight started; a send that never answers is given up after a while. */
+  #sendingSince: number | null = null;
   readonly #seats: Seats;
   readonly #holds: Holds;
   readonly #room: WaitingRoom;
@@ -368,12 +371,14 @@ export class ShowDO extends DurableObject<Env> {
     const hold = this.#holds.get(holdId);
     if (!this.#configRow() || !hold || hold.status !== "sold") return { returned: [] };
     const own = new Set(seatIdsOf(hold));
-    const returned = this.ctx.storage.transactionSync(() =>
-      this.#seats.refund(
+    const returned = this.ctx.storage.transactionSync(() => {
+      const back = this.#seats.refund(
         holdId,
         seatIds.filter((id) => own.has(id)),
-      ),
-    );
+      );
+      if (back.length) this.#holds.dropSeats(hold, back);
+      return back;
+    });
     if (returned.length) this.#serveWaitlist();
     return { returned };
   }
@@ -489,18 +494,20 @@ export class ShowDO extends DurableObject<Env> {
    * for it. What fails stays unsent and the alarm tries again.
    */
   #sendNotices() {
-    if (this.#sendingNotices) return;
+    const now = this.clock();
+    if (this.#sendingSince !== null && now - this.#sendingSince < NOTICE_SEND_TIMEOUT_MS) return;
     const pending = this.#notices.unsent();
     if (pending.length === 0) return;
-    this.#sendingNotices = true;
-    this.#armAlarm(this.clock() + NOTICE_RETRY_MS);
+    const since = now;
+    this.#sendingSince = since;
+    this.#armAlarm(now + NOTICE_RETRY_MS);
     const sending = this.env.NOTIFICATIONS.sendBatch(pending.map((notice) => ({ body: notice })))
       .then(() => this.#notices.markSent(pending.map((notice) => notice.notice_key)))
       .catch((error: unknown) =>
         console.warn("notices not sent yet; the alarm retries", error instanceof Error ? error.message : error),
       )
       .finally(() => {
-        this.#sendingNotices = false;
+        if (this.#sendingSince === since) this.#sendingSince = null;
       });
     this.ctx.waitUntil(sending);
   }

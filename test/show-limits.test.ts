@@ -279,6 +279,26 @@ describe("the per-fan limit holds against any sequence", () => {
   });
 });
 
+describe("partial refunds in the Show DO", () => {
+  it("refunded seats go back on sale and stop counting against the fan's limit; the rest stay sold", async () => {
+    const { stub } = await limitedShow(4, 3);
+    const bought = await stub.hold(holdRequest("fan_partial", "p", ["A-1-1", "A-1-2", "A-1-3"]));
+    if (!bought.ok) throw new Error(bought.code);
+    await stub.beginCheckout("fan_partial", bought.hold.hold_id, "ord_partial", 60_000);
+    expect((await stub.sellHold(bought.hold.hold_id)).ok).toBe(true);
+    expect((await stub.hold(holdRequest("fan_partial", "q", ["A-1-4"]))).ok).toBe(false);
+
+    expect(await stub.refundSeats(bought.hold.hold_id, ["A-1-2", "A-1-9"])).toEqual({ returned: ["A-1-2"] });
+    expect(await stub.refundSeats(bought.hold.hold_id, ["A-1-2"])).toEqual({ returned: [] });
+    expect(await stub.counts()).toMatchObject({ sold: 2, available: 2 });
+    expect(await seatsByFan(stub)).toEqual({ fan_partial: 2 });
+    expect((await stub.hold(holdRequest("fan_partial", "r", ["A-1-4"]))).ok).toBe(true);
+    // Finalize running again for the order changes nothing.
+    expect(await stub.sellHold(bought.hold.hold_id)).toEqual({ ok: true, seat_ids: ["A-1-1", "A-1-3"] });
+    expect(await stub.counts()).toMatchObject({ sold: 2, held: 1, available: 1 });
+  });
+});
+
 describe("the per-fan limit end to end, through Stripe", () => {
   it("a lapsed order paid after the fan bought the limit again is refunded, never ticketed", async () => {
     const { showId } = await limitedShow(16, 8);
