@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ShowDO } from "../src/index";
 import { createShow, json } from "./fixtures";
-import { api } from "./helpers";
+import { api, base } from "./helpers";
 
 interface Overlay {
   sections: { section_id: string; available: number; total: number }[];
@@ -70,5 +70,19 @@ describe("the seat-map overlay is served from the edge cache, about a second old
     expect(after.as_of_ms).toBeGreaterThan(first.as_of_ms);
     expect(after.sections.find((s) => s.section_id === "A")?.available).toBe(11);
     expect(after.seats?.find((s) => s.seat_id === "A-1-2")?.status).toBe("unavailable");
+  });
+
+  it("a copy in the location's Cache API, put there by another isolate, is served without the DO", async () => {
+    const { showId } = await createShow();
+    const fresh = await env.SHOW.getByName(showId).availability();
+    const before = await overlayReads(showId);
+    const copy = { ...fresh!, sections: fresh!.sections.map((s) => ({ ...s, available: 7 })), as_of_ms: Date.now() };
+    await caches.default.put(
+      `${base}/v1/shows/${showId}/seat-map`,
+      new Response(JSON.stringify(copy), { headers: { "cache-control": "public, max-age=1" } }),
+    );
+    const overlay = await json<Overlay>(await api(`/v1/shows/${showId}/seat-map`), 200);
+    expect(overlay.sections.map((s) => s.available)).toEqual([7, 7]);
+    expect((await overlayReads(showId)) - before).toBe(0);
   });
 });
