@@ -174,3 +174,26 @@ describe("reconciliation and finalize", () => {
     expect((await problem(response)).code).toBe("order_not_refundable");
   });
 });
+
+describe("a fan abandons a checkout", () => {
+  it("cancelling the order cancels the PaymentIntent and frees the seats; idempotent; a paid order is 409", async () => {
+    const { showId } = await createShow();
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["A-1-3", "A-1-4"]);
+    const order = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    const cancel = (orderId: string, who = fan) =>
+      api(`/v1/orders/${orderId}/cancel`, { method: "POST", headers: who.auth });
+
+    expect((await cancel(order.order_id, await newFan())).status).toBe(404);
+    const cancelled = await json<{ status: string }>(await cancel(order.order_id), 200);
+    expect(cancelled.status).toBe("cancelled");
+    expect((await standin.intent(await intentOf(order.order_id))).status).toBe("canceled");
+    const sold = await env.SHOW.getByName(showId).counts();
+    expect(sold).toMatchObject({ held: 0, sold: 0 });
+    expect((await json<{ status: string }>(await cancel(order.order_id), 200)).status).toBe("cancelled");
+
+    const paid = await buy(showId, ["A-2-3"]);
+    expect((await problem(await cancel(paid.order.order_id, paid.fan))).code).toBe("order_not_cancellable");
+    expect((await ticketsOf(paid.order.order_id)).map((t) => t.status)).toEqual(["valid"]);
+  });
+});

@@ -10,7 +10,7 @@ import { database } from "../middleware/database";
 import { fanAuth } from "../middleware/fan-auth";
 import { flushOutbox } from "../middleware/outbox";
 import { idempotent } from "../orders/idempotency";
-import { finalizeOrder, loadOrderWithPayment } from "../orders/lifecycle";
+import { failOrder, finalizeOrder, loadOrderWithPayment } from "../orders/lifecycle";
 import { loadOrderViews, OrderView } from "../orders/views";
 import { createStripe } from "../payments/stripe";
 
@@ -218,6 +218,58 @@ fanOrders.openapi(
       .where(and(eq(orders.id, order_id), eq(orders.fanId, c.var.fan!.id)));
     if (!owned) throw notFound("Order");
     const [view] = await loadOrderViews(c.var.db!, [owned.id]);
+    return c.json(view!, 200);
+  },
+);
+
+fanOrders.openapi(
+  createRoute({
+    method: "post",
+    path: "/{order_id}/cancel",
+    tags: ["fans"],
+    summary: "Abandon a checkout: the PaymentIntent is cancelled and the seats go back on sale",
+    description:
+      "Idempotent. A hold in checkout cannot be released directly; this is how a fan lets it go. If the payment " +
+      "already went through, the order is finalized instead and its state is returned. A settled order is 409.",
+    security: fanSecurity,
+    request: { params: z.object({ order_id: z.string().max(80) }) },
+    responses: {
+      200: { description: "The order", content: { "application/json": { schema: OrderView } } },
+      ...problemResponses(401, 404, 409),
+    },
+  }),
+  async (c) => {
+    const { order_id } = c.req.valid("param");
+    const db = c.var.db!;
+    const row = await loadOrderWithPayment(db, order_id);
+    if (!row || row.order.fanId !== c.var.fan!.id) throw notFound("Order");
+    const { order, payment } = row;
+    if (order.status !== "cancelled") {
+      if (order.status !== "pending_payment" && order.status !== "payment_failed") {
+        throw new ApiError(409, "order_not_cancellable", `An order that is ${order.status} cannot be cancelled`);
+      }
+      let paid = false;
+      if (payment.providerPaymentId) {
+        const stripe = createStripe(c.env);
+        // Stripe refuses to cancel a PaymentIntent that already succeeded: that fan has paid.
+        const intent = await stripe.paymentIntents
+          .cancel(payment.providerPaymentId, { cancellation_reason: "abandoned" })
+          .catch(() => stripe.paymentIntents.retrieve(payment.providerPaymentId!));
+        if (intent.status === "succeeded") paid = true;
+        else if (intent.status !== "canceled") {
+          throw new ApiError(409, "order_not_cancellable", `The payment is ${intent.status}; try again shortly`);
+        }
+      }
+      if (paid) await finalizeOrder(c.env, db, order_id);
+      else {
+        await failOrder(c.env, db, order_id, {
+          orderStatus: "cancelled",
+          paymentStatus: "canceled",
+          reason: "cancelled_by_fan",
+        });
+      }
+    }
+    const [view] = await loadOrderViews(db, [order_id]);
     return c.json(view!, 200);
   },
 );
