@@ -33,6 +33,12 @@ describe("one error path: problem+json with a stable code", () => {
     expect((await problem(response)).code).toBe("unsupported_media_type");
   });
 
+  it("a NUL character in text that reaches Postgres: 400 invalid_text, not a 500", async () => {
+    const response = await api("/v1/events?q=a%00b");
+    expect(response.status).toBe(400);
+    expect((await problem(response)).code).toBe("invalid_text");
+  });
+
   it("wrong types and unknown fields: 422 validation_failed listing each problem by path", async () => {
     const response = await api("/v1/dev/tokens", { method: "POST", json: { fan_id: 42, admin: true } });
     expect(response.status).toBe(422);
