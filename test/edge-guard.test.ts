@@ -50,6 +50,15 @@ describe("unknown show ids are refused at the edge without creating a Durable Ob
       async (id) => api(`/v1/shows/${id}/waitlist`, { method: "DELETE", headers: await fan() }),
     ],
     [
+      "POST /v1/orders (for a hold of the show)",
+      async (id) =>
+        api("/v1/orders", {
+          method: "POST",
+          headers: { ...(await fan()), "idempotency-key": crypto.randomUUID() },
+          json: { hold_id: `hld_${"c".repeat(20)}_${id.slice(4)}` },
+        }),
+    ],
+    [
       "POST /v1/waiting-room/sessions",
       async (id) => api("/v1/waiting-room/sessions", { method: "POST", headers: await fan(), json: { show_id: id } }),
     ],

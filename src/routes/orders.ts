@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, isNull, or, sql } from "drizzle-orm";
 import { createRouter } from "../app";
+import { showStub } from "../catalog/show-directory";
 import type { Database } from "../db/client";
 import { orderItems, orders, payments } from "../db/schema";
 import { newId, showIdOfHold } from "../lib/ids";
@@ -144,7 +145,7 @@ fanOrders.openapi(
           if (existing.status !== "pending_payment") throw orderExists(existing.id, existing.status);
           return { status: 201, body: await orderCreated(c.env, db, existing.id) };
         }
-        const checkout = await c.env.SHOW.getByName(showId).beginCheckout(
+        const checkout = await (await showStub(c.env, showId)).beginCheckout(
           fanId,
           hold_id,
           newId("ord"),
