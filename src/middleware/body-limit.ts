@@ -37,9 +37,7 @@ function limiter(maxSize: number): MiddlewareHandler {
     limit = bodyLimit({
       maxSize,
       onError: () => {
-        throw new ApiError(413, "payload_too_large", `The request body is larger than ${maxSize} bytes`, undefined, {
-          connection: "close",
-        });
+        throw new ApiError(413, "payload_too_large", `The request body is larger than ${maxSize} bytes`);
       },
     });
     limiters.set(maxSize, limit);
