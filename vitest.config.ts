@@ -28,6 +28,9 @@ export default defineConfig({
           STRIPE_API_URL: inject("stripeApiUrl"),
           STRIPE_SECRET_KEY: "sk_test_onsale",
           STRIPE_WEBHOOK_SECRET: "whsec_test_onsale",
+          // Turnstile stays off (no secret) as in development; test/abuse-turnstile.test.ts turns
+          // it on per request with each of Cloudflare's test secrets.
+          TURNSTILE_VERIFY_URL: `${inject("turnstileUrl")}/turnstile/v0/siteverify`,
         },
       },
     })),

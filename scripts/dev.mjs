@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { freePort, migrateDatabase, root, startPgWsProxy, startPostgres } from "./local-stack.mjs";
 import { startStripeStandin } from "./stripe-standin.mjs";
+import { startTurnstileStandin, TEST_SECRETS } from "./turnstile-standin.mjs";
 
 const dataDir = path.join(root, ".data");
 mkdirSync(dataDir, { recursive: true });
@@ -89,6 +90,21 @@ try {
     stripe = { STRIPE_SECRET_KEY: "sk_test_onsale_dev", STRIPE_API_URL: standin.url };
   }
 
+  // Turnstile: off unless TURNSTILE_SECRET_KEY is set. Cloudflare's test secrets are answered by
+  // the local stand-in (siteverify needs the internet even for them); a real secret goes to
+  // Cloudflare unless TURNSTILE_VERIFY_URL says otherwise.
+  let turnstile = {};
+  const turnstileSecret = process.env.TURNSTILE_SECRET_KEY;
+  if (turnstileSecret) {
+    turnstile = { TURNSTILE_SECRET_KEY: turnstileSecret };
+    if (process.env.TURNSTILE_VERIFY_URL) turnstile.TURNSTILE_VERIFY_URL = process.env.TURNSTILE_VERIFY_URL;
+    else if (Object.values(TEST_SECRETS).includes(turnstileSecret)) {
+      const standin = await startTurnstileStandin({ port: await freePort() });
+      cleanups.push(standin.close);
+      turnstile.TURNSTILE_VERIFY_URL = standin.verifyUrl;
+    }
+  }
+
   const vars = {
     ENVIRONMENT: "development",
     DATABASE_URL: databaseUrl,
@@ -98,6 +114,7 @@ try {
     TICKET_SIGNING_JWK: ticketSigningJwk,
     STRIPE_WEBHOOK_SECRET: stripeWebhookSecret,
     ...stripe,
+    ...turnstile,
   };
   const wranglerArgs = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"];
   for (const [key, value] of Object.entries(vars)) wranglerArgs.push("--var", `${key}:${value}`);
@@ -156,6 +173,7 @@ try {
     Mailbox        ${base}/v1/dev/mailbox   (emails the platform would have sent)
     Postgres       ${databaseUrl}
     Stripe         ${stripe.STRIPE_API_URL ?? "api.stripe.com (STRIPE_SECRET_KEY)"}
+    Turnstile      ${turnstileSecret ? (turnstile.TURNSTILE_VERIFY_URL ?? "challenges.cloudflare.com") : "off (set TURNSTILE_SECRET_KEY)"}
   Ctrl-C stops everything.
 `);
 } catch (error) {

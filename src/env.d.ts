@@ -39,3 +39,10 @@ interface Env extends OnsaleSecrets {}
 declare namespace Cloudflare {
   interface Env extends OnsaleSecrets {}
 }
+
+interface OnsaleSecrets {
+  /** Turnstile secret key; unset = no bot check on joins (the development default). */
+  TURNSTILE_SECRET_KEY?: string;
+  /** siteverify endpoint; unset = Cloudflare's. `npm run dev` and the tests point it at scripts/turnstile-standin.mjs. */
+  TURNSTILE_VERIFY_URL?: string;
+}

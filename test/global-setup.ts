@@ -5,12 +5,15 @@ import type { TestProject } from "vitest/node";
 import { freePort, migrateDatabase, root, startPgWsProxy, startPostgres } from "../scripts/local-stack.mjs";
 // @ts-expect-error -- plain ESM script, also run on its own; it has no type declarations.
 import { startStripeStandin } from "../scripts/stripe-standin.mjs";
+// @ts-expect-error -- plain ESM script, also run on its own; it has no type declarations.
+import { startTurnstileStandin } from "../scripts/turnstile-standin.mjs";
 
 declare module "vitest" {
   export interface ProvidedContext {
     databaseUrl: string;
     pgWsProxy: string;
     stripeApiUrl: string;
+    turnstileUrl: string;
   }
 }
 
@@ -39,8 +42,11 @@ export default async function setup(project: TestProject) {
   project.provide("databaseUrl", databaseUrl);
   project.provide("pgWsProxy", proxy.url);
   project.provide("stripeApiUrl", standin.url);
+  const turnstile = await startTurnstileStandin();
+  project.provide("turnstileUrl", turnstile.url);
   return async () => {
     await standin.close();
+    await turnstile.close();
     await proxy.close();
     await stopPostgres();
   };

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { PollOutcome, QueueSession, RoomOutcome } from "../../durable-objects/types";
 import { createRouter } from "../app";
+import { requireTurnstile } from "../auth/turnstile";
 import { id } from "../catalog/schemas";
 import { showStub } from "../catalog/show-directory";
 import { ApiError, notFound } from "../lib/problem";
@@ -86,6 +87,16 @@ async function answerFromDo(env: Env, showId: string, session: QueueSession): Pr
   return { ...base, status: "waiting", position: waitingAhead, estimated_wait_s: Math.ceil(etaMs / 1000) };
 }
 
+const JoinRequest = z
+  .strictObject({
+    show_id: id("shw"),
+    turnstile_token: z.string().min(1).max(2048).optional().openapi({
+      description:
+        "The Turnstile widget's token; required (403 challenge_failed without it) when Turnstile is configured",
+    }),
+  })
+  .openapi("JoinWaitingRoom");
+
 export const waitingRoom = createRouter();
 waitingRoom.use("*", fanAuth());
 
@@ -97,16 +108,17 @@ waitingRoom.openapi(
     summary: "Join a show's waiting room (joining again returns the same place)",
     security: fanSecurity,
     request: {
-      body: { required: true, content: { "application/json": { schema: z.strictObject({ show_id: id("shw") }) } } },
+      body: { required: true, content: { "application/json": { schema: JoinRequest } } },
     },
     responses: {
       201: { description: "A new place in the queue", content: { "application/json": { schema: WaitingRoomSession } } },
       200: { description: "The fan's existing place", content: { "application/json": { schema: WaitingRoomSession } } },
-      ...problemResponses(401, 404, 409, 415, 422),
+      ...problemResponses(401, 403, 404, 409, 415, 422, 429, 503),
     },
   }),
   async (c) => {
-    const { show_id } = c.req.valid("json");
+    const { show_id, turnstile_token } = c.req.valid("json");
+    await requireTurnstile(c.env, turnstile_token, c.req.header("cf-connecting-ip"));
     const outcome = await (await showStub(c.env, show_id)).joinQueue(c.var.fan!.id);
     if (!outcome.ok) throw roomRefused(outcome);
     c.header("cache-control", "no-store");
