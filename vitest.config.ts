@@ -18,6 +18,10 @@ export default defineConfig({
     cloudflareTest(({ inject }) => ({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
+        // wrangler.toml's per-address limit (20,000 per 10 s) would take 40,000 requests to trip
+        // for certain; test/abuse-rate-limits.test.ts trips a smaller one. Other tests send no
+        // CF-Connecting-IP, so no address limit applies to them.
+        ratelimits: { IP_LIMITER: { namespace_id: "1001", simple: { limit: 100, period: 10 } } },
         bindings: {
           ENVIRONMENT: "test",
           DATABASE_URL: inject("databaseUrl"),

@@ -5,6 +5,7 @@ import { createRouter } from "./app";
 import { pgErrorCode, withDatabase } from "./db/client";
 import { ApiError, problemResponse } from "./lib/problem";
 import { limitBodySize } from "./middleware/body-limit";
+import { rateLimit } from "./middleware/rate-limit";
 import { consumeNotifications, publishOutbox, type QueueMessage, recordDeadLetters } from "./notifications/delivery";
 import { reconcile } from "./orders/reconcile";
 import { adminEvents } from "./routes/admin-events";
@@ -32,6 +33,7 @@ export { ShowDO } from "../durable-objects/show";
 const app = createRouter();
 
 app.use("*", requestId({ headerName: "Request-Id" }));
+app.use("*", rateLimit());
 app.use("*", limitBodySize());
 
 app.route("/healthz", health);

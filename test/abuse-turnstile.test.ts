@@ -88,7 +88,7 @@ describe("Turnstile in front of the waiting room", () => {
       await fan(),
     );
     expect(response.status).toBe(403);
-    const body = (await problem(response)) as { code: string; turnstile_error_codes: string[] };
+    const body = (await problem(response)) as unknown as { code: string; turnstile_error_codes: string[] };
     expect(body.code).toBe("challenge_failed");
     expect(body.turnstile_error_codes).toEqual([errorCode]);
   });

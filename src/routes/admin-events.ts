@@ -115,7 +115,7 @@ adminEvents.openapi(
     request: { body: { required: true, content: { "application/json": { schema: CreateEvent } } } },
     responses: {
       201: { description: "The event", content: { "application/json": { schema: Event } } },
-      ...problemResponses(400, 401, 404, 415, 422),
+      ...problemResponses(400, 401, 404, 415, 422, 429),
     },
   }),
   async (c) => {
@@ -151,7 +151,7 @@ adminEvents.openapi(
     request: { params: eventParams },
     responses: {
       200: { description: "The event", content: { "application/json": { schema: Event } } },
-      ...problemResponses(400, 401, 404),
+      ...problemResponses(400, 401, 404, 429),
     },
   }),
   async (c) =>
@@ -171,7 +171,7 @@ adminEvents.openapi(
     },
     responses: {
       200: { description: "The event", content: { "application/json": { schema: Event } } },
-      ...problemResponses(400, 401, 404, 409, 415, 422),
+      ...problemResponses(400, 401, 404, 409, 415, 422, 429),
     },
   }),
   async (c) => {
@@ -223,7 +223,7 @@ adminEvents.openapi(
     },
     responses: {
       201: { description: "The show (draft until published)", content: { "application/json": { schema: Show } } },
-      ...problemResponses(400, 401, 404, 415, 422),
+      ...problemResponses(400, 401, 404, 415, 422, 429),
     },
   }),
   async (c) => {

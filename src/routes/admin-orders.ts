@@ -52,7 +52,7 @@ adminOrders.openapi(
     },
     responses: {
       200: { description: "The order after the refund", content: { "application/json": { schema: OrderView } } },
-      ...problemResponses(400, 401, 404, 409, 415, 422),
+      ...problemResponses(400, 401, 404, 409, 415, 422, 429),
     },
   }),
   async (c) => {

@@ -76,7 +76,7 @@ adminShows.openapi(
     request: { params },
     responses: {
       200: { description: "The show", content: { "application/json": { schema: Show } } },
-      ...problemResponses(400, 401, 404),
+      ...problemResponses(400, 401, 404, 429),
     },
   }),
   async (c) =>
@@ -96,7 +96,7 @@ adminShows.openapi(
         description: "The published show and its seat counts",
         content: { "application/json": { schema: Show.extend({ counts: SeatCounts }) } },
       },
-      ...problemResponses(400, 401, 404, 409, 422),
+      ...problemResponses(400, 401, 404, 409, 422, 429),
     },
   }),
   async (c) => {
@@ -117,7 +117,7 @@ adminShows.openapi(
     request: { params },
     responses: {
       200: { description: "The cancelled show", content: { "application/json": { schema: Show } } },
-      ...problemResponses(400, 401, 404),
+      ...problemResponses(400, 401, 404, 429),
     },
   }),
   async (c) => {
@@ -161,7 +161,7 @@ for (const action of ["block", "unblock"] as const) {
       },
       responses: {
         200: { description: "What changed", content: { "application/json": { schema: BlockChange } } },
-        ...problemResponses(400, 401, 404, 409, 415, 422),
+        ...problemResponses(400, 401, 404, 409, 415, 422, 429),
       },
     }),
     async (c) => {
@@ -246,7 +246,7 @@ adminShows.openapi(
     request: { params },
     responses: {
       200: { description: "The room", content: { "application/json": { schema: WaitingRoomStats } } },
-      ...problemResponses(400, 401, 404, 409),
+      ...problemResponses(400, 401, 404, 409, 429),
     },
   }),
   async (c) => {
@@ -266,7 +266,7 @@ adminShows.openapi(
     request: { params, body: { required: true, content: { "application/json": { schema: RoomPatch } } } },
     responses: {
       200: { description: "The room after the change", content: { "application/json": { schema: WaitingRoomStats } } },
-      ...problemResponses(400, 401, 404, 409, 415, 422),
+      ...problemResponses(400, 401, 404, 409, 415, 422, 429),
     },
   }),
   async (c) => {
@@ -307,7 +307,7 @@ adminShows.openapi(
     request: { params },
     responses: {
       200: { description: "The sales", content: { "application/json": { schema: Sales } } },
-      ...problemResponses(400, 401, 404),
+      ...problemResponses(400, 401, 404, 429),
     },
   }),
   async (c) => {
@@ -374,7 +374,7 @@ adminShows.openapi(
     },
     responses: {
       200: { description: "The verdict", content: { "application/json": { schema: CheckIn } } },
-      ...problemResponses(400, 401, 404, 415, 422),
+      ...problemResponses(400, 401, 404, 415, 422, 429),
     },
   }),
   async (c) => {

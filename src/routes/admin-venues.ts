@@ -85,7 +85,7 @@ adminVenues.openapi(
     request: { body: { required: true, content: { "application/json": { schema: CreateVenue } } } },
     responses: {
       201: { description: "The venue", content: { "application/json": { schema: VenueCreated } } },
-      ...problemResponses(400, 401, 415, 422),
+      ...problemResponses(400, 401, 415, 422, 429),
     },
   }),
   async (c) => {
@@ -121,7 +121,7 @@ adminVenues.openapi(
     request: { params: z.object({ venue_id: id("ven") }) },
     responses: {
       200: { description: "The venue", content: { "application/json": { schema: Venue } } },
-      ...problemResponses(400, 401, 404),
+      ...problemResponses(400, 401, 404, 429),
     },
   }),
   async (c) => {
@@ -147,7 +147,7 @@ adminVenues.openapi(
     },
     responses: {
       201: { description: "The new version", content: { "application/json": { schema: SeatMapVersion } } },
-      ...problemResponses(400, 401, 404, 415, 422),
+      ...problemResponses(400, 401, 404, 415, 422, 429),
     },
   }),
   async (c) => {

@@ -118,7 +118,7 @@ holds.openapi(
         description: "The hold (a replay carries `Idempotent-Replayed: true`)",
         content: { "application/json": { schema: Hold } },
       },
-      ...problemResponses(400, 401, 403, 404, 409, 415, 422),
+      ...problemResponses(400, 401, 403, 404, 409, 415, 422, 429),
     },
   }),
   async (c) => {
@@ -195,7 +195,7 @@ holds.openapi(
     request: { params: holdParams },
     responses: {
       200: { description: "The released hold", content: { "application/json": { schema: Hold } } },
-      ...problemResponses(401, 404, 409),
+      ...problemResponses(401, 404, 409, 429),
     },
   }),
   async (c) => c.json(await ownHold(c.env, c.var.fan!.id, c.req.valid("param").hold_id, "release"), 200),

@@ -121,7 +121,7 @@ fanOrders.openapi(
     },
     responses: {
       201: { description: "The order, awaiting payment", content: { "application/json": { schema: OrderCreated } } },
-      ...problemResponses(400, 401, 404, 409, 415, 422),
+      ...problemResponses(400, 401, 404, 409, 415, 422, 429),
     },
   }),
   async (c) => {
@@ -236,7 +236,7 @@ fanOrders.openapi(
     request: { params: z.object({ order_id: z.string().max(80) }) },
     responses: {
       200: { description: "The order", content: { "application/json": { schema: OrderView } } },
-      ...problemResponses(401, 404, 409),
+      ...problemResponses(401, 404, 409, 429),
     },
   }),
   async (c) => {

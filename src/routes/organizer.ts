@@ -18,7 +18,7 @@ organizer.openapi(
     security: organizerSecurity,
     responses: {
       200: { description: "The organizer", content: { "application/json": { schema: OrganizerBody } } },
-      ...problemResponses(401),
+      ...problemResponses(401, 429),
     },
   }),
   (c) => c.json({ organizer_id: c.var.organizer!.id, name: c.var.organizer!.name }, 200),

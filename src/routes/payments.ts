@@ -51,7 +51,7 @@ fanPayments.openapi(
         description: "Where the payment and order stand",
         content: { "application/json": { schema: ConfirmResult } },
       },
-      ...problemResponses(400, 401, 404, 409, 415, 422),
+      ...problemResponses(400, 401, 404, 409, 415, 422, 429),
     },
   }),
   async (c) => {

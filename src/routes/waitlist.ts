@@ -73,7 +73,7 @@ waitlist.openapi(
     request: { params, body: { required: true, content: { "application/json": { schema: JoinWaitlist } } } },
     responses: {
       200: { description: "The fan's place", ...entryResponse },
-      ...problemResponses(401, 403, 404, 409, 415, 422),
+      ...problemResponses(401, 403, 404, 409, 415, 422, 429),
     },
   }),
   async (c) => {
@@ -98,7 +98,7 @@ waitlist.openapi(
     summary: "The fan's place on the waitlist, and any offer",
     security: fanSecurity,
     request: { params },
-    responses: { 200: { description: "The fan's place", ...entryResponse }, ...problemResponses(401, 404) },
+    responses: { 200: { description: "The fan's place", ...entryResponse }, ...problemResponses(401, 404, 429) },
   }),
   async (c) => {
     const entry = await (await showStub(c.env, c.req.valid("param").show_id)).waitlistStatus(c.var.fan!.id);
@@ -115,7 +115,10 @@ waitlist.openapi(
     summary: "Leave the waitlist (an outstanding offer moves on to the next fan)",
     security: fanSecurity,
     request: { params },
-    responses: { 200: { description: "The fan's entry, now left", ...entryResponse }, ...problemResponses(401, 404) },
+    responses: {
+      200: { description: "The fan's entry, now left", ...entryResponse },
+      ...problemResponses(401, 404, 429),
+    },
   }),
   async (c) => {
     const entry = await (await showStub(c.env, c.req.valid("param").show_id)).leaveWaitlist(c.var.fan!.id);
