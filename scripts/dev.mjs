@@ -1,7 +1,9 @@
 // `npm run dev`: the whole of Onsale on this machine. A real Postgres (embedded, or
-// DATABASE_URL), migrations, the WebSocket tunnel the Neon driver needs, `wrangler dev`
-// (workerd with the Show DO and KV), and the demo seed. Ctrl-C stops everything it started;
-// data lives under .data/ and .wrangler/ so the next run keeps it.
+// DATABASE_URL), migrations, the WebSocket tunnel the Neon driver needs, the fan app built
+// by Vite (and rebuilt on change), `wrangler dev` (workerd with the Show DO, KV and the app's
+// Static Assets), and the demo seed. Ctrl-C stops everything it started; data lives under
+// .data/ and .wrangler/ so the next run keeps it. The browser tests (e2e/) run this same
+// script on free ports with throwaway state (ONSALE_DATA_DIR, ONSALE_WRANGLER_STATE).
 import { spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -10,7 +12,7 @@ import { freePort, migrateDatabase, root, startPgWsProxy, startPostgres } from "
 import { startStripeStandin } from "./stripe-standin.mjs";
 import { startTurnstileStandin, TEST_SECRETS } from "./turnstile-standin.mjs";
 
-const dataDir = path.join(root, ".data");
+const dataDir = path.resolve(root, process.env.ONSALE_DATA_DIR ?? ".data");
 mkdirSync(dataDir, { recursive: true });
 const port = Number(process.env.PORT ?? 8787);
 const log = (message) => console.log(`[onsale] ${message}`);
@@ -45,6 +47,42 @@ const stripeWebhookSecret = persistentSecret(
 );
 
 const cleanups = [];
+
+/**
+ * The fan app into dist/client, which wrangler serves as Static Assets. By default Vite keeps
+ * watching web/ and rebuilds on change (reload the page to see it); ONSALE_WEB=build builds
+ * once (the browser tests), ONSALE_WEB=none serves whatever dist/client holds.
+ */
+async function startWebBuild() {
+  const mode = process.env.ONSALE_WEB ?? "watch";
+  if (mode === "none") return;
+  const args = ["build", "-c", path.join(root, "web", "vite.config.ts")];
+  if (mode === "watch") args.push("--watch");
+  const vite = spawn(path.join(root, "node_modules", ".bin", "vite"), args, {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+    detached: true,
+  });
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        if (vite.exitCode !== null) return resolve();
+        vite.once("exit", resolve);
+        process.kill(-vite.pid, "SIGTERM");
+      }),
+  );
+  await new Promise((resolve, reject) => {
+    vite.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`vite build exited (${code})`))));
+    // In watch mode Vite stays up; its first "built in" line means dist/client is complete.
+    let builds = 0;
+    vite.stdout.on("data", (chunk) => {
+      if (!/built in/.test(String(chunk))) return;
+      if (builds++ > 0) log("fan app rebuilt (web/ → dist/client): reload the page");
+      resolve();
+    });
+  });
+  log(mode === "watch" ? "fan app built; rebuilding on change" : "fan app built");
+}
 let stopping = false;
 async function stop(code = 0) {
   if (stopping) return;
@@ -66,7 +104,7 @@ try {
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
     const pgPort = Number(process.env.PGPORT ?? 54329);
-    log(`starting embedded Postgres on 127.0.0.1:${pgPort} (data in .data/postgres)`);
+    log(`starting embedded Postgres on 127.0.0.1:${pgPort} (data in ${path.relative(root, dataDir) || "."}/postgres)`);
     const postgres = await startPostgres({ dataDir: path.join(dataDir, "postgres"), port: pgPort, database: "onsale" });
     cleanups.push(postgres.stop);
     databaseUrl = postgres.url;
@@ -116,7 +154,11 @@ try {
     ...stripe,
     ...turnstile,
   };
+  await startWebBuild();
+
   const wranglerArgs = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"];
+  if (process.env.ONSALE_WRANGLER_STATE) wranglerArgs.push("--persist-to", path.resolve(process.env.ONSALE_WRANGLER_STATE));
+  if (process.env.ONSALE_INSPECTOR_PORT) wranglerArgs.push("--inspector-port", process.env.ONSALE_INSPECTOR_PORT);
   for (const [key, value] of Object.entries(vars)) wranglerArgs.push("--var", `${key}:${value}`);
   const wrangler = spawn(path.join(root, "node_modules", ".bin", "wrangler"), wranglerArgs, {
     cwd: root,
@@ -164,6 +206,7 @@ try {
 
   console.log(`
   Onsale is running.
+    Fan app        ${base}/   (demo show: ${base}/shows/${demo.showOnSale})
     API            ${base}
     Docs           ${base}/docs   (OpenAPI: ${base}/openapi.json)
     Health         ${base}/healthz

@@ -1,0 +1,126 @@
+import { useState } from "preact/hooks";
+import { api } from "../api/client";
+import type { Order, Page, Ticket } from "../api/types";
+import { PageHeading } from "../components/page-heading";
+import { Loading, ProblemMessage } from "../components/problem";
+import { SignInForm } from "../components/sign-in-form";
+import { downloadAuthorized, TicketQr } from "../components/ticket-qr";
+import { money, showTime, t } from "../i18n";
+import { useLoad } from "../lib/use-load";
+import { session } from "../session";
+
+export default function WalletPage() {
+  const fan = session.value;
+  return (
+    <div class="page">
+      <PageHeading title={t.wallet.title}>{t.wallet.title}</PageHeading>
+      {fan ? (
+        <Wallet key={fan.fan_id} />
+      ) : (
+        <section class="panel narrow">
+          <SignInForm />
+        </section>
+      )}
+    </div>
+  );
+}
+
+function Wallet() {
+  const loaded = useLoad(
+    (signal) =>
+      Promise.all([
+        api<Page<Ticket>>("/v1/me/tickets", { auth: true, signal }),
+        api<Page<Order>>("/v1/me/orders?limit=50", { auth: true, signal }),
+      ]),
+    [],
+  );
+  if (loaded.loading) return <Loading />;
+  if (!loaded.data) return <ProblemMessage error={loaded.error} onRetry={loaded.reload} />;
+  const [tickets, orders] = loaded.data;
+  return (
+    <>
+      <section aria-labelledby="tickets-heading">
+        <h2 id="tickets-heading">{t.wallet.tickets}</h2>
+        {tickets.data.length === 0 ? (
+          <p>
+            {t.wallet.noTickets} <a href="/">{t.wallet.browse}</a>
+          </p>
+        ) : (
+          <ul class="tickets">
+            {tickets.data.map((ticket) => (
+              <TicketCard key={ticket.ticket_id} ticket={ticket} />
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-labelledby="orders-heading">
+        <h2 id="orders-heading">{t.wallet.orders}</h2>
+        {orders.data.length === 0 ? (
+          <p>{t.wallet.noOrders}</p>
+        ) : (
+          <div class="table-scroll">
+            <table class="orders">
+              <thead>
+                <tr>
+                  <th scope="col">{t.wallet.order}</th>
+                  <th scope="col">{t.wallet.date}</th>
+                  <th scope="col">{t.wallet.seats}</th>
+                  <th scope="col">{t.wallet.total}</th>
+                  <th scope="col">{t.wallet.orderStatus}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {orders.data.map((order) => (
+                  <tr key={order.order_id}>
+                    <td>
+                      <code>{order.order_id}</code>
+                    </td>
+                    <td>{showTime(order.created_at)}</td>
+                    <td>{order.items.map((item) => item.seat_id).join(", ")}</td>
+                    <td>{money(order.total_cents, order.currency)}</td>
+                    <td>{t.wallet.orderStatuses[order.status] ?? order.status}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </>
+  );
+}
+
+function TicketCard({ ticket }: { ticket: Ticket }) {
+  const [error, setError] = useState<unknown>(null);
+  const seat = `${ticket.section} · ${t.picker.listRow} ${ticket.row} · ${ticket.seat}`;
+  return (
+    <li class={`ticket ticket-${ticket.status}`}>
+      <div class="ticket-body">
+        <h3>{ticket.event_name}</h3>
+        <p>{showTime(ticket.starts_at)}</p>
+        <p>
+          {ticket.venue.name}, {ticket.venue.city}
+        </p>
+        <p class="ticket-seat">{t.picker.seatShort(ticket.section, ticket.row, ticket.seat)}</p>
+        <p class="muted">
+          {ticket.tier.name} · {money(ticket.price_cents, ticket.currency)} ·{" "}
+          <span class="badge">{t.wallet.status[ticket.status] ?? ticket.status}</span>
+        </p>
+        <button
+          type="button"
+          aria-label={t.wallet.pdfFor(seat)}
+          onClick={() => downloadAuthorized(ticket.pdf_url, `${ticket.ticket_id}.pdf`).catch(setError)}
+        >
+          {t.wallet.pdf}
+        </button>
+        {error !== null && <ProblemMessage error={error} />}
+      </div>
+      {ticket.status !== "void" && (
+        <figure class="ticket-code">
+          <TicketQr path={ticket.qr_url} label={t.wallet.qr(seat)} />
+          <figcaption class="muted small">{t.wallet.gate}</figcaption>
+        </figure>
+      )}
+    </li>
+  );
+}
