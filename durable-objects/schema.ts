@@ -181,6 +181,33 @@ export const showMigrations: readonly ShowMigration[] = [
         WHERE w.status = 'offered' AND w.notified = 0;
     `,
   },
+  {
+    id: 5,
+    description: "waiting room ordered by edge-drawn queue keys; arrivals per second",
+    sql: `
+      -- Places are ordered by the key the edge draws at arrival: [time, random]; time 0 is the
+      -- pre-queue. Existing places keep their order: numbered ones by join time, the pre-queue
+      -- by a random draw. seq becomes the admission number.
+      ALTER TABLE room_queue ADD COLUMN key_ms INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE room_queue ADD COLUMN key_rnd INTEGER NOT NULL DEFAULT 0;
+      UPDATE room_queue SET key_ms = CASE WHEN seq IS NULL THEN 0 ELSE joined_at_ms END,
+        key_rnd = CASE WHEN seq IS NULL THEN abs(random()) % 281474976710656 ELSE seq END;
+      UPDATE room_queue SET seq = NULL WHERE status = 'waiting';
+      CREATE INDEX room_queue_by_key ON room_queue (status, key_ms, key_rnd);
+      ALTER TABLE room_state ADD COLUMN wm_ms INTEGER NOT NULL DEFAULT -1;
+      ALTER TABLE room_state ADD COLUMN wm_rnd INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE room_state ADD COLUMN admitted_count INTEGER NOT NULL DEFAULT 0;
+      UPDATE room_state SET admitted_count = coalesce((SELECT max(seq) FROM room_queue), 0);
+      UPDATE room_state SET
+        wm_ms = coalesce((SELECT key_ms FROM room_queue WHERE seq = room_state.watermark), -1),
+        wm_rnd = coalesce((SELECT key_rnd FROM room_queue WHERE seq = room_state.watermark), 0)
+        WHERE watermark > 0;
+      CREATE TABLE room_arrivals (bucket_ms INTEGER PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO room_arrivals (bucket_ms, n)
+        SELECT CASE WHEN key_ms = 0 THEN 0 ELSE key_ms - key_ms % 1000 END AS bucket, count(*)
+        FROM room_queue GROUP BY bucket;
+    `,
+  },
 ];
 
 /** Applies pending migrations; returns the schema version now in force. */

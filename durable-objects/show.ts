@@ -10,6 +10,8 @@ import type {
   HoldRequest,
   HoldView,
   PollOutcome,
+  QueueArrival,
+  QueueKey,
   QueueSession,
   ReleaseOutcome,
   RoomConfigPatch,
@@ -63,6 +65,8 @@ export class ShowDO extends DurableObject<Env> {
   clock: () => number = () => Date.now();
   /** Overlay reads that reached this object (the edge cache in front of it is measured by it). */
   overlayReads = 0;
+  /** Arrival batches the edge sent (joins answered at the edge are measured by it). */
+  arrivalBatches = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -526,6 +530,7 @@ export class ShowDO extends DurableObject<Env> {
     return this.#configRow() ? this.#room.status() : null;
   }
 
+  /** A join made by the DO itself (tools, tests); fans join at the edge (`queueArrivals`). */
   joinQueue(fanId: string): RoomOutcome<QueueSession> {
     return this.#inRoom(() => {
       const session = this.#room.join(fanId);
@@ -535,11 +540,25 @@ export class ShowDO extends DurableObject<Env> {
   }
 
   /**
+   * Arrivals the edge answered, in one batch per isolate every quarter second: the call whose
+   * rate grows with the number of isolates, not of fans. Returns how many places were taken.
+   */
+  queueArrivals(arrivals: QueueArrival[]): number {
+    this.arrivalBatches++;
+    const outcome = this.#inRoom(() => {
+      const taken = this.#room.arrive(arrivals).length;
+      this.#rearm(this.clock());
+      return taken;
+    });
+    return outcome.ok ? outcome.value : 0;
+  }
+
+  /**
    * A poll the edge could not answer. Each place is answered at most once per poll floor (a
    * replayed old ticket gets a cheap refusal), and the admission tick runs here only when the
    * alarm is late.
    */
-  pollQueue(fanId: string, sessionId: string): PollOutcome {
+  pollQueue(fanId: string, sessionId: string, ticketKey: QueueKey | null = null): PollOutcome {
     const config = this.#configRow();
     if (!config) return { ok: false, code: "show_not_found" };
     const now = this.clock();
@@ -549,7 +568,9 @@ export class ShowDO extends DurableObject<Env> {
       this.#room.tick(now);
       this.#rearm(now);
     }
-    return { ok: true, value: this.#room.touch(fanId, sessionId) };
+    const session = this.#room.touch(fanId, sessionId, ticketKey);
+    if (session) this.#rearm(now);
+    return { ok: true, value: session };
   }
 
   /** Heartbeats of waiting fans, batched by the edge (one call per isolate per second). */

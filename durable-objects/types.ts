@@ -1,7 +1,10 @@
 // The Show DO's RPC vocabulary, shared with the Worker. Outcomes are plain data with a `code`
 // rather than thrown errors, because an Error crossing RPC keeps only its message.
 
+import type { QueueKey } from "./queue-key";
 import type { SeatStatus } from "./seat-state";
+
+export type { QueueKey } from "./queue-key";
 
 export interface ShowSeatInit {
   seat_id: string;
@@ -106,27 +109,38 @@ export interface RoomConfig {
 
 export type RoomConfigPatch = Partial<RoomConfig>;
 
-/** The part of the room the edge caches: enough to answer most polls without the DO. */
+/** The part of the room the edge caches: enough to answer joins and most polls without the DO. */
 export interface RoomStatus {
   enabled: boolean;
   paused: boolean;
   admit_per_minute: number;
   opens_at_ms: number | null;
-  watermark: number;
+  /** Past the opening time (or opened): arrivals are ordered by time, not drawn at random. */
+  opened: boolean;
+  /** Key of the last place whose turn came; null before the first. */
+  watermark: QueueKey | null;
+  /** Places taken per arrival second from the watermark's second on (bucket 0 = the pre-queue). */
+  arrivals: { bucket_ms: number; n: number }[];
+  /** Places in seconds past the last bucket listed. */
+  arrivals_beyond: number;
   server_time_ms: number;
+}
+
+/** One fan's arrival, answered and signed at the edge, reported to the DO in a batch. */
+export interface QueueArrival {
+  session_id: string;
+  fan_id: string;
+  key: QueueKey;
+  arrived_at_ms: number;
 }
 
 export interface QueueSession {
   session_id: string;
   fan_id: string;
-  /** Null while the fan is in the pre-queue, before the shuffle at opening. */
-  seq: number | null;
+  key: QueueKey;
   status: "waiting" | "admitted" | "expired" | "dropped";
   joined_at_ms: number;
   admission_expires_at_ms: number | null;
-  watermark: number;
-  admit_per_minute: number;
-  opens_at_ms: number | null;
   server_time_ms: number;
   /** Set by a join: false when the fan already had a live place. */
   created?: boolean;

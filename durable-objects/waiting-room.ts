@@ -1,11 +1,15 @@
-// The show's virtual waiting room, kept in the Show DO's SQLite. Fans get a sequence number
-// when they join (a uniformly shuffled one if they joined before the room opened); an
-// admission tick moves the *watermark* forward at the organizer's rate, token-bucket style,
-// while active checkouts stay under `max_active`. The edge compares a ticket's sequence
-// number with the watermark, so most polls never reach this code.
+// The show's virtual waiting room, kept in the Show DO's SQLite. Places are ordered by a
+// *queue key* the edge draws when a fan arrives (src/waiting-room/arrivals.ts): the arrival time
+// at the edge, with a uniformly random tiebreak; a fan who arrives before the room opens gets
+// time 0 and only the random part, so the pre-queue is a uniform shuffle with nothing to
+// renumber at opening. The edge reports arrivals in batches; an admission tick moves the
+// *watermark* (the key of the last fan whose turn came) forward at the organizer's rate,
+// token-bucket style, while active checkouts stay under `max_active`. The edge compares a
+// ticket's key with the watermark, so most polls and every join are answered without this code.
 
 import { newId } from "../src/lib/ids";
-import type { QueueSession, RoomConfig, RoomConfigPatch, RoomStats, RoomStatus } from "./types";
+import { bucketOf, compareKeys, drawKey, KEY_RANDOM_SPACE, type QueueKey } from "./queue-key";
+import type { QueueArrival, QueueSession, RoomConfig, RoomConfigPatch, RoomStats, RoomStatus } from "./types";
 
 /** How often the admission tick runs while fans are waiting. */
 export const TICK_MS = 1_000;
@@ -21,6 +25,14 @@ export const ABANDON_AFTER_MS = 5 * 60_000;
  * cadences; this floor is what holds against a client replaying an old ticket.
  */
 export const POLL_FLOOR_MS = 1_000;
+/**
+ * How long an arrival waits before its turn may come: longer than an edge batch takes to arrive
+ * (flushed every 250 ms) plus the clock skew between locations we accept, so places are admitted
+ * in arrival order even though their batches come from many isolates at different moments.
+ */
+export const SETTLE_MS = 1_500;
+/** Buckets the room status carries past the watermark; the rest is summed. */
+const STATUS_BUCKETS = 600;
 
 type ConfigRow = {
   enabled: number;
@@ -32,17 +44,20 @@ type ConfigRow = {
 };
 
 type StateRow = {
-  watermark: number;
-  next_seq: number;
   tokens: number;
   last_tick_ms: number | null;
   opened: number;
+  admitted_count: number;
+  wm_ms: number;
+  wm_rnd: number;
 };
 
 type EntryRow = {
   session_id: string;
   fan_id: string;
   seq: number | null;
+  key_ms: number;
+  key_rnd: number;
   status: QueueSession["status"];
   joined_at_ms: number;
   last_seen_ms: number;
@@ -50,6 +65,8 @@ type EntryRow = {
   admission_expires_at_ms: number | null;
   next_poll_at_ms: number | null;
 };
+
+const keyOf = (entry: Pick<EntryRow, "key_ms" | "key_rnd">): QueueKey => ({ ms: entry.key_ms, rnd: entry.key_rnd });
 
 export class WaitingRoom {
   constructor(
@@ -74,7 +91,9 @@ export class WaitingRoom {
   }
 
   private state(): StateRow {
-    return this.sql.exec<StateRow>("SELECT * FROM room_state WHERE id = 1").one();
+    return this.sql
+      .exec<StateRow>("SELECT tokens, last_tick_ms, opened, admitted_count, wm_ms, wm_rnd FROM room_state WHERE id = 1")
+      .one();
   }
 
   configure(patch: RoomConfigPatch): RoomConfig {
@@ -96,65 +115,135 @@ export class WaitingRoom {
     return this.config();
   }
 
-  /** What the edge caches for about a second. */
+  /** Whether arrivals now still go into the pre-queue (drawn in random order at opening). */
+  beforeOpening(now: number): boolean {
+    const { opens_at_ms } = this.config();
+    return opens_at_ms !== null && now < opens_at_ms && this.state().opened === 0;
+  }
+
+  /**
+   * What the edge caches for about a second: enough to answer joins and most polls, and to
+   * estimate a place's position from the arrivals per second past the watermark.
+   */
   status(): RoomStatus {
     const config = this.config();
     const state = this.state();
+    const watermark: QueueKey = { ms: state.wm_ms, rnd: state.wm_rnd };
+    const from = state.wm_ms < 0 ? 0 : bucketOf(watermark);
+    const arrivals = this.sql
+      .exec<{ bucket_ms: number; n: number }>(
+        "SELECT bucket_ms, n FROM room_arrivals WHERE bucket_ms >= ? ORDER BY bucket_ms LIMIT ?",
+        from,
+        STATUS_BUCKETS,
+      )
+      .toArray();
+    const lastShown = arrivals.at(-1)?.bucket_ms ?? from;
+    const beyond =
+      arrivals.length < STATUS_BUCKETS
+        ? 0
+        : this.sql
+            .exec<{ n: number }>("SELECT coalesce(sum(n), 0) AS n FROM room_arrivals WHERE bucket_ms > ?", lastShown)
+            .one().n;
     return {
       enabled: config.enabled,
       paused: config.paused,
       admit_per_minute: config.admit_per_minute,
       opens_at_ms: config.opens_at_ms,
-      watermark: state.watermark,
+      opened: state.opened === 1 || (config.opens_at_ms !== null && this.clock() >= config.opens_at_ms),
+      watermark: state.wm_ms < 0 ? null : watermark,
+      arrivals,
+      arrivals_beyond: beyond,
       server_time_ms: this.clock(),
     };
   }
 
-  /** Joins the queue, or returns the fan's existing live place: never a second one. */
+  /**
+   * Arrivals the edge answered and signed tickets for, reported in a batch. One live place per
+   * fan: an arrival of a fan who already has a place (another device, another isolate, a
+   * rejoin) is not taken, so joining again never improves a position. An arrival whose turn has
+   * already passed (its batch came later than the settle window: an isolate evicted and the
+   * ticket presented at the fan's turn) goes to the head of the line, where its key says it
+   * belonged. Returns the sessions taken.
+   */
+  arrive(arrivals: readonly QueueArrival[]): string[] {
+    const now = this.clock();
+    const state = this.state();
+    const watermark: QueueKey | null = state.wm_ms < 0 ? null : { ms: state.wm_ms, rnd: state.wm_rnd };
+    const taken: string[] = [];
+    const buckets = new Map<number, number>();
+    for (const arrival of arrivals) {
+      if (this.entry(arrival.session_id) || this.liveEntryOf(arrival.fan_id, now)) continue;
+      let key = arrival.key;
+      if (watermark && compareKeys(key, watermark) <= 0) {
+        key = { ms: watermark.ms, rnd: Math.min(watermark.rnd + 1, KEY_RANDOM_SPACE - 1) };
+      }
+      this.sql.exec(
+        `INSERT INTO room_queue (session_id, fan_id, key_ms, key_rnd, status, joined_at_ms, last_seen_ms)
+         VALUES (?, ?, ?, ?, 'waiting', ?, ?)`,
+        arrival.session_id,
+        arrival.fan_id,
+        key.ms,
+        key.rnd,
+        arrival.arrived_at_ms,
+        now,
+      );
+      const bucket = bucketOf(key);
+      buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
+      taken.push(arrival.session_id);
+    }
+    for (const [bucket, n] of buckets) {
+      this.sql.exec(
+        "INSERT INTO room_arrivals (bucket_ms, n) VALUES (?, ?) ON CONFLICT (bucket_ms) DO UPDATE SET n = n + excluded.n",
+        bucket,
+        n,
+      );
+    }
+    return taken;
+  }
+
+  /**
+   * A fan joining through the DO itself (tests, tools): the same arrival the edge would make.
+   * Returns the fan's live place if it has one.
+   */
   join(fanId: string): QueueSession {
     const now = this.clock();
     const live = this.liveEntryOf(fanId, now);
     if (live) return { ...this.view(live, now), created: false };
-    const config = this.config();
-    if (config.opens_at_ms !== null && now >= config.opens_at_ms && this.state().opened === 0) {
-      // The pre-queue is numbered first: a fan who comes after opening never goes ahead of it.
-      this.open(now);
-    }
-    const state = this.state();
-    const beforeOpening = config.opens_at_ms !== null && now < config.opens_at_ms && state.opened === 0;
-    // Before opening, arrival order must not matter: the place is numbered at the shuffle.
-    const seq = beforeOpening ? null : state.next_seq;
-    if (seq !== null) this.sql.exec("UPDATE room_state SET next_seq = next_seq + 1 WHERE id = 1");
     const sessionId = newId("wrs");
-    this.sql.exec(
-      `INSERT INTO room_queue (session_id, fan_id, seq, status, joined_at_ms, last_seen_ms)
-       VALUES (?, ?, ?, 'waiting', ?, ?)`,
-      sessionId,
-      fanId,
-      seq,
-      now,
-      now,
-    );
+    this.arrive([
+      { session_id: sessionId, fan_id: fanId, key: drawKey(now, this.beforeOpening(now)), arrived_at_ms: now },
+    ]);
     return { ...this.view(this.entry(sessionId)!, now), created: true };
   }
 
   /**
    * A poll that reached the DO: the fan is seen (so the place is kept), and the place is
-   * reported as it stands. Admission itself was recorded once, when the watermark passed.
+   * reported as it stands. A ticket whose session this object never took is the fan's live
+   * place if it has one (a second device), or — for a fan with no history here at all (its
+   * arrival batch was lost) — taken now from the ticket, which the edge signed at arrival.
    */
-  touch(fanId: string, sessionId: string): QueueSession | null {
+  touch(fanId: string, sessionId: string, ticketKey: QueueKey | null = null): QueueSession | null {
     const now = this.clock();
-    const entry = this.entry(sessionId);
-    if (!entry || entry.fan_id !== fanId) return null;
+    let entry = this.entry(sessionId);
+    if (entry && entry.fan_id !== fanId) return null;
+    if (!entry) {
+      const live = this.liveEntryOf(fanId, now);
+      if (live) entry = live;
+      else if (ticketKey && !this.hasHistory(fanId)) {
+        this.arrive([{ session_id: sessionId, fan_id: fanId, key: ticketKey, arrived_at_ms: now }]);
+        entry = this.entry(sessionId);
+      }
+      if (!entry) return null;
+    }
     this.settle(entry, now);
     this.sql.exec(
       `UPDATE room_queue SET next_poll_at_ms = ?,
          last_seen_ms = CASE WHEN status = 'waiting' THEN ? ELSE last_seen_ms END WHERE session_id = ?`,
       now + POLL_FLOOR_MS,
       now,
-      sessionId,
+      entry.session_id,
     );
-    return this.view(this.entry(sessionId)!, now);
+    return this.view(this.entry(entry.session_id)!, now);
   }
 
   /** How long until the place's next poll is answered here; 0 when it may be now. */
@@ -170,15 +259,17 @@ export class WaitingRoom {
     return last === null || now - last >= TICK_MS;
   }
 
-  /** Places the edge saw polling, flushed in batches: they are kept when their turn comes. */
+  /**
+   * Fans the edge saw polling, flushed in batches: their place is kept when their turn comes.
+   * By fan, not by session: a fan polling from a second device keeps its one live place alive.
+   */
   seen(sessions: { fan_id: string; session_id: string }[]): number {
     const now = this.clock();
     let kept = 0;
-    for (const { fan_id, session_id } of sessions) {
+    for (const { fan_id } of sessions) {
       kept += this.sql.exec(
-        "UPDATE room_queue SET last_seen_ms = ? WHERE session_id = ? AND fan_id = ? AND status = 'waiting'",
+        "UPDATE room_queue SET last_seen_ms = ? WHERE fan_id = ? AND status = 'waiting'",
         now,
-        session_id,
         fan_id,
       ).rowsWritten;
     }
@@ -201,44 +292,50 @@ export class WaitingRoom {
   /**
    * The admission tick. Tokens accrue at `admit_per_minute` (capped at a few seconds' worth,
    * so a very late alarm cannot release a burst); each whole token admits the next waiting fan
-   * while active checkouts stay under `max_active`.
+   * in key order while active checkouts stay under `max_active`. A place is eligible once it
+   * is older than the settle window, so a batch still on its way cannot be overtaken.
    */
   tick(now: number): number {
     const config = this.config();
     if (!config.enabled) return 0;
     const state = this.state();
     if (config.opens_at_ms !== null && now < config.opens_at_ms) return 0;
-    if (state.opened === 0) this.open(now);
+    if (state.opened === 0) this.sql.exec("UPDATE room_state SET opened = 1, last_tick_ms = ? WHERE id = 1", now);
     this.expireAdmissions(now);
     if (config.paused) {
       this.sql.exec("UPDATE room_state SET tokens = 0, last_tick_ms = ? WHERE id = 1", now);
       return 0;
     }
     const perMs = config.admit_per_minute / 60_000;
-    const elapsed = state.last_tick_ms === null ? TICK_MS : Math.max(0, now - state.last_tick_ms);
+    const elapsed = state.last_tick_ms === null || state.opened === 0 ? TICK_MS : Math.max(0, now - state.last_tick_ms);
     let tokens = Math.min(state.tokens + elapsed * perMs, perMs * CATCH_UP_MS + 1);
     const active = this.activeCount(now);
     let admitted = 0;
-    let watermark = state.watermark;
+    let watermark: QueueKey = { ms: state.wm_ms, rnd: state.wm_rnd };
+    let admittedCount = state.admitted_count;
     if (tokens >= 1 && active < config.max_active) {
       const room = Math.min(Math.floor(tokens), config.max_active - active);
       const candidates = this.sql
         .exec<EntryRow>(
-          "SELECT * FROM room_queue WHERE status = 'waiting' AND seq IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?",
-          watermark,
+          `SELECT * FROM room_queue WHERE status = 'waiting' AND (key_ms, key_rnd) > (?, ?) AND key_ms <= ?
+           ORDER BY key_ms, key_rnd LIMIT ?`,
+          watermark.ms,
+          watermark.rnd,
+          now - SETTLE_MS,
           room + 200,
         )
         .toArray();
       for (const entry of candidates) {
         if (admitted === room) break;
-        watermark = entry.seq!;
+        watermark = keyOf(entry);
         if (now - entry.last_seen_ms > ABANDON_AFTER_MS) {
           this.sql.exec("UPDATE room_queue SET status = 'dropped' WHERE session_id = ?", entry.session_id);
           continue;
         }
         this.sql.exec(
-          `UPDATE room_queue SET status = 'admitted', admitted_at_ms = ?, admission_expires_at_ms = ?
+          `UPDATE room_queue SET status = 'admitted', seq = ?, admitted_at_ms = ?, admission_expires_at_ms = ?
            WHERE session_id = ?`,
+          ++admittedCount,
           now,
           now + config.checkout_window_ms,
           entry.session_id,
@@ -249,10 +346,12 @@ export class WaitingRoom {
     }
     if (!this.hasWaiting(watermark)) tokens = 0;
     this.sql.exec(
-      "UPDATE room_state SET tokens = ?, last_tick_ms = ?, watermark = ? WHERE id = 1",
+      "UPDATE room_state SET tokens = ?, last_tick_ms = ?, wm_ms = ?, wm_rnd = ?, admitted_count = ? WHERE id = 1",
       tokens,
       now,
-      watermark,
+      watermark.ms,
+      watermark.rnd,
+      admittedCount,
     );
     return admitted;
   }
@@ -262,12 +361,12 @@ export class WaitingRoom {
     const config = this.config();
     if (!config.enabled) return null;
     const state = this.state();
+    const waiting = this.hasWaiting({ ms: state.wm_ms, rnd: state.wm_rnd });
     if (config.opens_at_ms !== null && state.opened === 0) {
-      const prequeued = this.sql.exec("SELECT 1 FROM room_queue WHERE seq IS NULL AND status = 'waiting' LIMIT 1");
-      if (prequeued.toArray().length) return Math.max(config.opens_at_ms, now);
+      return waiting ? Math.max(config.opens_at_ms, now) : null;
     }
     if (config.paused) return null;
-    if (!this.hasWaiting(state.watermark) && this.activeCount(now) === 0) return null;
+    if (!waiting && this.activeCount(now) === 0) return null;
     return now + TICK_MS;
   }
 
@@ -288,25 +387,9 @@ export class WaitingRoom {
       active_checkouts: this.activeCount(now),
       observed_admit_per_minute: admittedLastMinute,
       oldest_wait_s: oldest === null ? 0 : Math.round((now - oldest) / 1000),
-      watermark: state.watermark,
+      watermark: state.admitted_count,
       server_time_ms: now,
     };
-  }
-
-  /** At opening, the pre-queue gets uniformly shuffled sequence numbers (Fisher–Yates). */
-  private open(now: number) {
-    const prequeue = this.sql
-      .exec<{ session_id: string }>("SELECT session_id FROM room_queue WHERE seq IS NULL AND status = 'waiting'")
-      .toArray();
-    for (let i = prequeue.length - 1; i > 0; i--) {
-      const j = randomBelow(i + 1);
-      [prequeue[i], prequeue[j]] = [prequeue[j]!, prequeue[i]!];
-    }
-    let seq = this.state().next_seq;
-    for (const { session_id } of prequeue) {
-      this.sql.exec("UPDATE room_queue SET seq = ?, last_seen_ms = ? WHERE session_id = ?", seq++, now, session_id);
-    }
-    this.sql.exec("UPDATE room_state SET next_seq = ?, opened = 1, last_tick_ms = ? WHERE id = 1", seq, now);
   }
 
   private expireAdmissions(now: number) {
@@ -332,12 +415,21 @@ export class WaitingRoom {
       .one().n;
   }
 
-  private hasWaiting(watermark: number): boolean {
+  private hasWaiting(watermark: QueueKey): boolean {
     return (
       this.sql
-        .exec("SELECT 1 FROM room_queue WHERE status = 'waiting' AND seq IS NOT NULL AND seq > ? LIMIT 1", watermark)
+        .exec(
+          "SELECT 1 FROM room_queue WHERE status = 'waiting' AND (key_ms, key_rnd) > (?, ?) LIMIT 1",
+          watermark.ms,
+          watermark.rnd,
+        )
         .toArray().length > 0
     );
+  }
+
+  /** Whether this room ever took a place for the fan (admitted, expired or dropped ones too). */
+  private hasHistory(fanId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM room_queue WHERE fan_id = ? LIMIT 1", fanId).toArray().length > 0;
   }
 
   private liveEntryOf(fanId: string, now: number): EntryRow | undefined {
@@ -362,29 +454,14 @@ export class WaitingRoom {
   }
 
   private view(entry: EntryRow, now: number): QueueSession {
-    const state = this.state();
-    const config = this.config();
     return {
       session_id: entry.session_id,
       fan_id: entry.fan_id,
-      seq: entry.seq,
+      key: keyOf(entry),
       status: entry.status,
       joined_at_ms: entry.joined_at_ms,
       admission_expires_at_ms: entry.status === "admitted" ? entry.admission_expires_at_ms : null,
-      watermark: state.watermark,
-      admit_per_minute: config.admit_per_minute,
-      opens_at_ms: config.opens_at_ms,
       server_time_ms: now,
     };
-  }
-}
-
-function randomBelow(n: number): number {
-  // Rejection sampling keeps the shuffle uniform (no modulo bias).
-  const limit = Math.floor(0x1_0000_0000 / n) * n;
-  const buffer = new Uint32Array(1);
-  for (;;) {
-    crypto.getRandomValues(buffer);
-    if (buffer[0]! < limit) return buffer[0]! % n;
   }
 }

@@ -416,14 +416,26 @@ describe("queue order at opening", () => {
     await setClock(stub, opensAt + 100);
     const late = await stub.joinQueue("fan_late");
     if (!late.ok) throw new Error(late.code);
-    const seqs = await runInDurableObject(stub, (_, state) =>
+    const pre = await runInDurableObject(stub, (_, state) =>
       state.storage.sql
-        .exec<{ seq: number }>("SELECT seq FROM room_queue WHERE fan_id LIKE 'fan_pre%'")
-        .toArray()
-        .map((r) => r.seq),
+        .exec<{ key_ms: number }>("SELECT key_ms FROM room_queue WHERE fan_id LIKE 'fan_pre%'")
+        .toArray(),
     );
-    expect(seqs.every((seq) => seq !== null)).toBe(true);
-    expect(late.value.seq).toBeGreaterThan(Math.max(...seqs));
+    expect(pre.every((place) => place.key_ms === 0)).toBe(true);
+    expect(late.value.key.ms).toBeGreaterThan(0);
+    // Admitted: the whole pre-queue first, then the late fan.
+    for (let s = 1; s <= 4; s++) {
+      await setClock(stub, opensAt + s * 1000);
+      await runAlarm(stub);
+    }
+    const order = await runInDurableObject(stub, (_, state) =>
+      state.storage.sql
+        .exec<{ fan_id: string }>("SELECT fan_id FROM room_queue WHERE seq IS NOT NULL ORDER BY seq")
+        .toArray()
+        .map((r) => r.fan_id),
+    );
+    expect(order).toHaveLength(21);
+    expect(order.at(-1)).toBe("fan_late");
   });
 });
 

@@ -1,11 +1,14 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { drawKey, type QueueKey } from "../durable-objects/queue-key";
 import type { ShowDO } from "../durable-objects/show";
-import type { QueueSession, RoomConfigPatch } from "../durable-objects/types";
+import type { RoomConfigPatch } from "../durable-objects/types";
+import { SETTLE_MS } from "../durable-objects/waiting-room";
 
 // Admission inside the Show DO, on a simulated clock: every tick is an alarm run by hand at a
-// chosen instant, so a three-minute sale takes milliseconds and nothing sleeps.
+// chosen instant, so a three-minute sale takes milliseconds and nothing sleeps. Fans arrive as
+// the edge reports them: a batch of arrivals with the keys the edge drew.
 
 const T0 = 1_900_000_000_000;
 
@@ -36,45 +39,93 @@ async function roomWith(config: RoomConfigPatch) {
     await at(time);
     await runInDurableObject(stub, (instance: ShowDO) => instance.alarm());
   };
-  const join = async (fan: string) => {
-    const outcome = await stub.joinQueue(fan);
-    if (!outcome.ok) throw new Error(outcome.code);
-    return outcome.value;
+  /** Arrivals drawn by the edge a settle window ago (or in the pre-queue), delivered in one batch. */
+  const arrive = async (fans: string[], options: { prequeue?: boolean } = {}) => {
+    const keys = fans.map(() => drawKey(now - SETTLE_MS, options.prequeue ?? false));
+    const arrivals = fans.map((fan, i) => ({
+      session_id: `wrs_${fan}_${crypto.randomUUID().slice(0, 6)}`,
+      fan_id: fan,
+      key: keys[i]!,
+      arrived_at_ms: now,
+    }));
+    await stub.queueArrivals(arrivals);
+    return arrivals;
   };
+  const join = async (fan: string) => (await arrive([fan]))[0]!;
   const admittedFans = () =>
     runInDurableObject(stub, (_, state) =>
       state.storage.sql
-        .exec<{ fan_id: string; seq: number; admitted_at_ms: number }>(
-          "SELECT fan_id, seq, admitted_at_ms FROM room_queue WHERE admitted_at_ms IS NOT NULL ORDER BY admitted_at_ms, seq",
+        .exec<{ fan_id: string; seq: number; admitted_at_ms: number; key_ms: number; key_rnd: number }>(
+          `SELECT fan_id, seq, admitted_at_ms, key_ms, key_rnd FROM room_queue
+           WHERE admitted_at_ms IS NOT NULL ORDER BY seq`,
         )
         .toArray(),
     );
-  return { stub, at, tick, join, admittedFans, now: () => now };
+  return { stub, at, tick, join, arrive, admittedFans, now: () => now };
 }
 
 describe("waiting-room admission", () => {
-  it("FIFO: concurrent joins get distinct numbers, and nobody is admitted before an earlier joiner", async () => {
+  it("FIFO: batches from many isolates, in any order, are admitted in key order with no inversion", async () => {
     const room = await roomWith({ admit_per_minute: 120 });
-    const sessions = await Promise.all(Array.from({ length: 30 }, (_, i) => room.join(`fan_${i}`)));
-    const seqs = sessions.map((s) => s.seq!).sort((a, b) => a - b);
-    expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    for (let second = 1; second <= 20; second++) {
-      await room.tick(T0 + second * 1000);
-      const admitted = await room.admittedFans();
-      // Whatever has been admitted so far is exactly the first k numbers.
-      expect(admitted.map((a) => a.seq).sort((a, b) => a - b)).toEqual(
-        Array.from({ length: admitted.length }, (_, i) => i + 1),
-      );
-    }
-    expect((await room.admittedFans()).length).toBe(30);
+    // Thirty arrivals over three seconds, reported by three isolates in shuffled batches.
+    const arrivals = Array.from({ length: 30 }, (_, i) => ({
+      session_id: `wrs_fifo_${i}`,
+      fan_id: `fan_${i}`,
+      key: { ms: T0 - 3 * SETTLE_MS + i * 100, rnd: (i * 7919) % 1000 } as QueueKey,
+      arrived_at_ms: T0,
+    }));
+    const batches = [0, 1, 2].map((isolate) => arrivals.filter((_, i) => i % 3 === isolate).reverse());
+    await Promise.all(batches.map((batch) => room.stub.queueArrivals(batch)));
+    for (let second = 1; second <= 20; second++) await room.tick(T0 + second * 1000);
+    const admitted = await room.admittedFans();
+    expect(admitted.map((a) => a.fan_id)).toEqual(arrivals.map((a) => a.fan_id));
   });
 
-  it("joining twice returns the same place", async () => {
+  it("a place is not admitted before the settle window: a batch still on its way cannot be overtaken", async () => {
+    const room = await roomWith({ admit_per_minute: 6000 });
+    await room.stub.queueArrivals([
+      { session_id: "wrs_later", fan_id: "fan_later", key: { ms: T0, rnd: 5 }, arrived_at_ms: T0 },
+    ]);
+    await room.tick(T0 + SETTLE_MS - 1);
+    expect(await room.admittedFans()).toHaveLength(0);
+    // The earlier arrival's batch comes in late (within the window): it still goes first.
+    await room.stub.queueArrivals([
+      { session_id: "wrs_earlier", fan_id: "fan_earlier", key: { ms: T0 - 200, rnd: 9 }, arrived_at_ms: T0 - 200 },
+    ]);
+    await room.tick(T0 + SETTLE_MS + 1000);
+    expect((await room.admittedFans()).map((a) => a.fan_id)).toEqual(["fan_earlier", "fan_later"]);
+  });
+
+  it("one live place per fan: another device's or isolate's arrival is not taken, so a rejoin never improves", async () => {
     const room = await roomWith({ admit_per_minute: 60 });
-    const first = await room.join("fan_twice");
-    const again = await room.join("fan_twice");
-    expect(again).toMatchObject({ session_id: first.session_id, seq: first.seq, created: false });
-    expect(first.created).toBe(true);
+    const [first] = await room.arrive(["fan_twice"]);
+    // The same fan through another isolate, with a better (earlier) key: refused.
+    const taken = await room.stub.queueArrivals([
+      { session_id: "wrs_second_device", fan_id: "fan_twice", key: { ms: 1, rnd: 0 }, arrived_at_ms: T0 },
+    ]);
+    expect(taken).toBe(0);
+    // Its ticket, presented at its (false) turn, leads to the one live place.
+    const polled = await room.stub.pollQueue("fan_twice", "wrs_second_device", { ms: 1, rnd: 0 });
+    expect(polled.ok && polled.value).toMatchObject({ session_id: first!.session_id, key: first!.key });
+    const again = await room.stub.joinQueue("fan_twice");
+    expect(again.ok && again.value).toMatchObject({ session_id: first!.session_id, created: false });
+  });
+
+  it("a lost batch costs its fans nothing: the signed ticket is taken at their turn; a used-up fan gets no second place", async () => {
+    const room = await roomWith({ admit_per_minute: 60 });
+    await room.arrive(["fan_a", "fan_b"]);
+    for (let s = 1; s <= 3; s++) await room.tick(T0 + s * 1000);
+    expect(await room.admittedFans()).toHaveLength(2);
+    // fan_lost joined between them, but its isolate died before the batch went out.
+    const lostKey = (await room.admittedFans())[0]!;
+    const lost = await room.stub.pollQueue("fan_lost", "wrs_lost", { ms: lostKey.key_ms, rnd: lostKey.key_rnd + 1 });
+    expect(lost.ok && lost.value?.status).toBe("waiting");
+    await room.tick(T0 + 4_000);
+    expect((await room.admittedFans()).map((a) => a.fan_id)).toEqual(["fan_a", "fan_b", "fan_lost"]);
+    // A fan who already had a place cannot bring another old ticket back to life.
+    const replay = await room.stub.pollQueue("fan_a", "wrs_other_old_ticket", { ms: 1, rnd: 1 });
+    expect(replay.ok && replay.value?.session_id).not.toBe("wrs_other_old_ticket");
+    expect((await room.admittedFans()).filter((a) => a.fan_id === "fan_a")).toHaveLength(1);
   });
 
   it("admits at the configured rate, smoothly: within ±1 per minute while fans wait", async () => {
@@ -136,34 +187,52 @@ describe("waiting-room admission", () => {
     expect(afterChange - beforePause).toBeLessThanOrEqual(21);
   });
 
-  it("the pre-queue is shuffled at opening: every fan gets one place, in an order unlike arrival", async () => {
-    const opensAt = T0 + 10 * 60_000;
+  it("the pre-queue is admitted in a random order, and whoever comes after opening queues behind it", async () => {
+    const opensAt = T0 + 2 * 60_000;
     const room = await roomWith({ admit_per_minute: 6000, opens_at_ms: opensAt });
-    const early: QueueSession[] = [];
+    const arrivalOrder: string[] = [];
     for (let i = 0; i < 60; i++) {
       await room.at(T0 + i * 1000);
-      early.push(await room.join(`fan_${i}`));
+      await room.arrive([`fan_${i}`], { prequeue: true });
+      arrivalOrder.push(`fan_${i}`);
     }
-    expect(early.every((s) => s.seq === null)).toBe(true);
-    await room.tick(opensAt);
     await room.at(opensAt + 1);
-    const late = await room.join("fan_late");
-    const seqs = await runInDurableObject(room.stub, (_, state) =>
-      state.storage.sql
-        .exec<{ fan_id: string; seq: number }>("SELECT fan_id, seq FROM room_queue ORDER BY seq")
-        .toArray(),
-    );
-    const arrivalOrder = early.map((_, i) => `fan_${i}`);
-    const drawnOrder = seqs.filter((s) => s.fan_id !== "fan_late").map((s) => s.fan_id);
+    await room.stub.queueArrivals([
+      { session_id: "wrs_late", fan_id: "fan_late", key: { ms: opensAt + 1, rnd: 0 }, arrived_at_ms: opensAt + 1 },
+    ]);
+    for (let s = 0; s <= 5; s++) await room.tick(opensAt + s * 1000);
+    const admitted = (await room.admittedFans()).map((a) => a.fan_id);
+    expect(admitted).toHaveLength(61);
+    expect(admitted.at(-1)).toBe("fan_late");
+    const drawnOrder = admitted.slice(0, 60);
     expect([...drawnOrder].sort()).toEqual([...arrivalOrder].sort());
     expect(drawnOrder).not.toEqual(arrivalOrder);
-    expect(new Set(seqs.map((s) => s.seq)).size).toBe(61);
-    // Whoever comes after opening queues behind the whole pre-queue.
-    expect(late.seq).toBe(61);
-    for (let s = 1; s <= 5; s++) await room.tick(opensAt + s * 1000);
+  });
+
+  it("the pre-queue's order is a uniform shuffle (chi-squared over 600 groups of four)", async () => {
+    const opensAt = T0 + 60_000;
+    const room = await roomWith({ admit_per_minute: 1_000_000, opens_at_ms: opensAt });
+    const groups = 600;
+    const fans = Array.from({ length: groups * 4 }, (_, i) => `fan_g${Math.floor(i / 4)}_${i % 4}`);
+    for (let i = 0; i < fans.length; i += 500) await room.arrive(fans.slice(i, i + 500), { prequeue: true });
+    await room.tick(opensAt);
+    await room.tick(opensAt + 1000);
     const admitted = await room.admittedFans();
-    expect(admitted).toHaveLength(61);
-    expect(new Set(admitted.map((a) => a.fan_id)).size).toBe(61);
+    expect(admitted).toHaveLength(fans.length);
+    // For each group, the order its four members were admitted in: one of 24 permutations.
+    const orders = new Map<string, string>();
+    for (const { fan_id } of admitted) {
+      const [, group, member] = /^fan_g(\d+)_(\d)$/.exec(fan_id)!;
+      orders.set(group!, (orders.get(group!) ?? "") + member);
+    }
+    const counts = new Map<string, number>();
+    for (const order of orders.values()) counts.set(order, (counts.get(order) ?? 0) + 1);
+    const expected = groups / 24;
+    let chiSquared = 0;
+    for (const perm of permutations("0123")) chiSquared += ((counts.get(perm) ?? 0) - expected) ** 2 / expected;
+    // 23 degrees of freedom: above 49.73 happens by chance once in a thousand runs.
+    expect(chiSquared).toBeLessThan(49.73);
+    expect(counts.size).toBeGreaterThan(20);
   });
 
   it("a place not seen for five minutes is dropped when its turn comes", async () => {
@@ -180,3 +249,8 @@ describe("waiting-room admission", () => {
     expect((await room.admittedFans()).map((a) => a.fan_id)).toEqual(["fan_present"]);
   });
 });
+
+function permutations(text: string): string[] {
+  if (text.length <= 1) return [text];
+  return [...text].flatMap((c, i) => permutations(text.slice(0, i) + text.slice(i + 1)).map((rest) => c + rest));
+}

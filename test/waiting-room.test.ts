@@ -3,6 +3,9 @@ import { env } from "cloudflare:workers";
 import { base64url, decodeJwt, importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import type { HoldView } from "../durable-objects/types";
+import type { ShowDO } from "../durable-objects/show";
+import { SETTLE_MS } from "../durable-objects/waiting-room";
+import { deliverArrivals } from "../src/waiting-room/arrivals";
 import { forgetRoomStatus } from "../src/waiting-room/edge-status";
 import { signAdmissionToken, signQueueTicket, verifyQueueTicket } from "../src/waiting-room/tokens";
 import { createShow, json } from "./fixtures";
@@ -52,9 +55,19 @@ const poll = async (session: { session_id: string; ticket: string }, who: { auth
     headers: { ...who.auth, "waiting-room-ticket": await pollable(session.ticket) },
   });
 
-/** The room's next tick, now; then this isolate forgets the watermark it cached. */
+/**
+ * The room's next tick, once the edge's arrival batches are in and the settle window has passed
+ * (the DO's clock moves, not the test's); then this isolate forgets the watermark it cached.
+ */
 async function admitNow(showId: string) {
-  await runDurableObjectAlarm(env.SHOW.getByName(showId));
+  await deliverArrivals();
+  const stub = env.SHOW.getByName(showId);
+  await runInDurableObject(stub, (instance: ShowDO) => {
+    const at = Date.now() + SETTLE_MS;
+    instance.clock = () => at;
+    instance.alarm();
+    instance.clock = () => Date.now();
+  });
   forgetRoomStatus(showId);
 }
 
@@ -74,7 +87,7 @@ describe("waiting room through HTTP", () => {
     const joined = await json<Session>(await join(showId, alice), 201);
     expect(joined).toMatchObject({ status: "waiting", position: 1 });
     const claims = decodeJwt(joined.ticket);
-    expect(claims).toMatchObject({ sub: alice.id, show: showId, sid: joined.session_id, seq: expect.any(Number) });
+    expect(claims).toMatchObject({ sub: alice.id, show: showId, sid: joined.session_id, k: [expect.any(Number), expect.any(Number)] });
     const again = await json<Session>(await join(showId, alice), 200);
     expect(again.session_id).toBe(joined.session_id);
 
@@ -92,6 +105,7 @@ describe("waiting room through HTTP", () => {
     const { organizer, showId } = await roomShow({ paused: true });
     const alice = await fan();
     const joined = await json<Session>(await join(showId, alice), 201);
+    await deliverArrivals();
     const before = await json<{ queued: number }>(
       await api(`/v1/admin/shows/${showId}/waiting-room`, { headers: bearer(organizer.key) }),
       200,
@@ -264,7 +278,7 @@ describe("tickets and admission tokens are checked at the edge", () => {
           fanId: alice.id,
           showId,
           sessionId: mine.session_id,
-          seq: 1,
+          key: { ms: 1, rnd: 1 },
           nextPollAtMs: 0,
           expiresAtMs: Date.now() - 60_000,
         }),
@@ -307,7 +321,7 @@ describe("tickets and admission tokens are checked at the edge", () => {
           fanId: alice.id,
           showId,
           sessionId: "wrs_test",
-          seq: 1,
+          key: { ms: 1, rnd: 1 },
           nextPollAtMs: 0,
           expiresAtMs: Date.now() + 60_000,
         }),

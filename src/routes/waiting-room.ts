@@ -1,14 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { PollOutcome, QueueSession, RoomOutcome } from "../../durable-objects/types";
+import { compareKeys, drawKey } from "../../durable-objects/queue-key";
+import type { PollOutcome, QueueSession, RoomOutcome, RoomStatus } from "../../durable-objects/types";
 import { createRouter } from "../app";
 import { requireTurnstile } from "../auth/turnstile";
 import { id } from "../catalog/schemas";
-import { showStub } from "../catalog/show-directory";
+import { requireKnownShow } from "../catalog/show-directory";
+import { newId } from "../lib/ids";
 import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { fanAuth } from "../middleware/fan-auth";
+import { recordArrival } from "../waiting-room/arrivals";
 import { edgeRoomStatus } from "../waiting-room/edge-status";
 import { recordHeartbeat } from "../waiting-room/heartbeats";
+import { estimatePlace } from "../waiting-room/position";
 import { type QueueTicket, signAdmissionToken, signQueueTicket, verifyQueueTicket } from "../waiting-room/tokens";
 
 /** A queue ticket lives this long; every answer renews it, at the edge or at the DO. */
@@ -21,8 +25,17 @@ const WaitingRoomSession = z
     session_id: z.string(),
     ticket: z.string().openapi({ description: "Send back as `Waiting-Room-Ticket` on every poll" }),
     status: z.enum(["waiting", "admitted", "expired"]),
-    position: z.number().int().nullable().openapi({ description: "Null in the pre-queue, before opening" }),
+    position: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "Estimated place in line (1 = next; 0 once admitted); null once the place ended" }),
+    position_range: z
+      .object({ low: z.number().int(), high: z.number().int() })
+      .optional()
+      .openapi({ description: "Where the place is, at about 95% confidence" }),
     estimated_wait_s: z.number().int(),
+    estimated_wait_range_s: z.object({ low: z.number().int(), high: z.number().int() }).optional(),
     poll_after_ms: z.number().int(),
     server_time_ms: z.number().int(),
     admission_token: z.string().optional().openapi({ description: "Send as `Admission-Token` when holding seats" }),
@@ -46,45 +59,105 @@ const tooFast = (retryAfterMs: number) =>
 /** Polls come faster near the front of the queue, slower far back. */
 const pollAfter = (etaMs: number) => Math.round(Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, etaMs / 4)));
 
+/** The answer for a waiting place, from the room status the edge holds: no DO call. */
+async function answerWaiting(
+  env: Env,
+  ticket: QueueTicket,
+  room: RoomStatus,
+  now: number,
+): Promise<WaitingRoomSession> {
+  const place = estimatePlace(ticket.key, room);
+  const untilOpening = room.opened ? 0 : Math.max(0, (room.opens_at_ms ?? now) - now);
+  const waitMs = (position: number) => untilOpening + (Math.max(0, position - 1) / room.admit_per_minute) * 60_000;
+  const poll = room.paused ? MAX_POLL_MS : pollAfter(waitMs(place.low));
+  const renewed = await signQueueTicket(env, { ...ticket, nextPollAtMs: now + poll, expiresAtMs: now + TICKET_TTL_MS });
+  return {
+    session_id: ticket.sessionId,
+    ticket: renewed,
+    status: "waiting",
+    position: place.position,
+    position_range: { low: place.low, high: place.high },
+    estimated_wait_s: Math.ceil(waitMs(place.position) / 1000),
+    estimated_wait_range_s: { low: Math.floor(waitMs(place.low) / 1000), high: Math.ceil(waitMs(place.high) / 1000) },
+    poll_after_ms: poll,
+    server_time_ms: now,
+  };
+}
+
+/** A place the DO settled (admitted, or ended), answered from the signed ticket alone. */
+async function answerSettled(env: Env, ticket: QueueTicket, now: number): Promise<WaitingRoomSession> {
+  const admittedUntil = ticket.admittedUntilMs ?? 0;
+  const ticketOut = await signQueueTicket(env, {
+    ...ticket,
+    nextPollAtMs: now + MAX_POLL_MS,
+    expiresAtMs: now + TICKET_TTL_MS,
+  });
+  const base = { session_id: ticket.sessionId, ticket: ticketOut, server_time_ms: now, poll_after_ms: MAX_POLL_MS };
+  if (now >= admittedUntil) return { ...base, status: "expired", position: null, estimated_wait_s: 0 };
+  return {
+    ...base,
+    status: "admitted",
+    position: 0,
+    estimated_wait_s: 0,
+    admission_token: await signAdmissionToken(env, {
+      fanId: ticket.fanId,
+      showId: ticket.showId,
+      sessionId: ticket.sessionId,
+      expiresAtMs: admittedUntil,
+    }),
+    admission_expires_at_ms: admittedUntil,
+  };
+}
+
 /** The answer for a place the DO has just reported on, with a renewed ticket. */
-async function answerFromDo(env: Env, showId: string, session: QueueSession): Promise<WaitingRoomSession> {
+async function answerFromDo(
+  env: Env,
+  showId: string,
+  session: QueueSession,
+  room: RoomStatus,
+): Promise<WaitingRoomSession> {
   const now = session.server_time_ms;
-  const waitingAhead = session.seq === null ? null : Math.max(1, session.seq - session.watermark);
-  const etaMs =
-    session.seq === null
-      ? Math.max(0, (session.opens_at_ms ?? now) - now)
-      : ((waitingAhead ?? 0) / session.admit_per_minute) * 60_000;
-  const poll = session.status === "waiting" ? pollAfter(etaMs) : MAX_POLL_MS;
-  const ticket = await signQueueTicket(env, {
+  const ticket: QueueTicket = {
     fanId: session.fan_id,
     showId,
     sessionId: session.session_id,
-    seq: session.seq,
-    nextPollAtMs: now + poll,
+    key: session.key,
+    nextPollAtMs: now,
     expiresAtMs: now + TICKET_TTL_MS,
     // A settled place is answered at the edge from now on: it never needs the DO again.
     ...(session.status === "admitted" ? { admittedUntilMs: session.admission_expires_at_ms! } : {}),
     ...(session.status === "expired" || session.status === "dropped" ? { ended: true } : {}),
-  });
-  const base = { session_id: session.session_id, ticket, server_time_ms: now, poll_after_ms: poll };
-  if (session.status === "admitted") {
-    const expiresAt = session.admission_expires_at_ms!;
-    return {
-      ...base,
-      status: "admitted",
-      position: 0,
-      estimated_wait_s: 0,
-      admission_token: await signAdmissionToken(env, {
-        fanId: session.fan_id,
-        showId,
-        sessionId: session.session_id,
-        expiresAtMs: expiresAt,
-      }),
-      admission_expires_at_ms: expiresAt,
-    };
+  };
+  if (session.status === "waiting") return answerWaiting(env, ticket, room, now);
+  return answerSettled(env, ticket, now);
+}
+
+/**
+ * Joining again returns the same place: from the ticket the device already holds, or from this
+ * isolate's memory of the fan's recent join. (Across isolates and devices, the DO keeps one
+ * live place per fan: the first arrival it takes.)
+ */
+const recentJoins = new Map<string, { ticket: QueueTicket; at: number }>();
+const RECENT_JOIN_MS = 60_000;
+
+function rememberJoin(ticket: QueueTicket, now: number) {
+  recentJoins.set(`${ticket.showId}:${ticket.fanId}`, { ticket, at: now });
+  if (recentJoins.size > 50_000) recentJoins.delete(recentJoins.keys().next().value!);
+}
+
+async function existingPlace(
+  env: Env,
+  header: string | undefined,
+  showId: string,
+  fanId: string,
+  now: number,
+): Promise<QueueTicket | null> {
+  if (header) {
+    const held = await verifyQueueTicket(env, header).catch(() => null);
+    if (held && held !== "expired" && held.showId === showId && held.fanId === fanId && !held.ended) return held;
   }
-  if (session.status !== "waiting") return { ...base, status: "expired", position: null, estimated_wait_s: 0 };
-  return { ...base, status: "waiting", position: waitingAhead, estimated_wait_s: Math.ceil(etaMs / 1000) };
+  const recent = recentJoins.get(`${showId}:${fanId}`);
+  return recent && now - recent.at < RECENT_JOIN_MS ? recent.ticket : null;
 }
 
 const JoinRequest = z
@@ -119,10 +192,37 @@ waitingRoom.openapi(
   async (c) => {
     const { show_id, turnstile_token } = c.req.valid("json");
     await requireTurnstile(c.env, turnstile_token, c.req.header("cf-connecting-ip"));
-    const outcome = await (await showStub(c.env, show_id)).joinQueue(c.var.fan!.id);
-    if (!outcome.ok) throw roomRefused(outcome);
+    const fanId = c.var.fan!.id;
+    const show = await requireKnownShow(c.env, show_id);
+    if (show.status === "cancelled") throw new ApiError(409, "show_cancelled", "This show is cancelled");
+    const room = await edgeRoomStatus(c.env, show_id);
+    if (!room) throw notFound("Show");
+    if (!room.enabled) throw roomRefused({ ok: false, code: "room_disabled" });
     c.header("cache-control", "no-store");
-    return c.json(await answerFromDo(c.env, show_id, outcome.value), outcome.value.created ? 201 : 200);
+    const now = Date.now();
+    const known = await existingPlace(c.env, c.req.header("waiting-room-ticket"), show_id, fanId, now);
+    if (known) {
+      const answer =
+        known.admittedUntilMs !== undefined ? answerSettled(c.env, known, now) : answerWaiting(c.env, known, room, now);
+      return c.json(await answer, 200);
+    }
+    // Answered here: the key is drawn, the ticket signed, and the DO told in a batch.
+    const ticket: QueueTicket = {
+      fanId,
+      showId: show_id,
+      sessionId: newId("wrs"),
+      key: drawKey(now, !room.opened && room.opens_at_ms !== null && now < room.opens_at_ms),
+      nextPollAtMs: now,
+      expiresAtMs: now + TICKET_TTL_MS,
+    };
+    recordArrival(c.env, c.executionCtx, show_id, {
+      session_id: ticket.sessionId,
+      fan_id: fanId,
+      key: ticket.key,
+      arrived_at_ms: now,
+    });
+    rememberJoin(ticket, now);
+    return c.json(await answerWaiting(c.env, ticket, room, now), 201);
   },
 );
 
@@ -162,70 +262,15 @@ waitingRoom.openapi(
     if (!room) throw notFound("Show");
     if (!room.enabled) throw new ApiError(409, "waiting_room_disabled", "This show's waiting room is closed");
 
-    if (!needsTheDo(ticket, room.watermark, room.opens_at_ms, now)) {
+    // Only a place whose turn may have come needs the DO; that the fan is still there reaches
+    // the DO in batched heartbeats.
+    if (!room.watermark || compareKeys(ticket.key, room.watermark) > 0) {
       recordHeartbeat(c.env, c.executionCtx, ticket.showId, fanId, session_id);
-      return c.json(await answerAtEdge(c.env, ticket, room, now), 200);
+      return c.json(await answerWaiting(c.env, ticket, room, now), 200);
     }
-    const outcome = await c.env.SHOW.getByName(ticket.showId).pollQueue(fanId, session_id);
+    const outcome = await c.env.SHOW.getByName(ticket.showId).pollQueue(fanId, session_id, ticket.key);
     if (!outcome.ok) throw roomRefused(outcome);
     if (!outcome.value) throw notFound("Waiting-room session");
-    return c.json(await answerFromDo(c.env, ticket.showId, outcome.value), 200);
+    return c.json(await answerFromDo(c.env, ticket.showId, outcome.value, room), 200);
   },
 );
-
-/** A place the DO settled (admitted, or ended), answered from the signed ticket alone. */
-async function answerSettled(env: Env, ticket: QueueTicket, now: number): Promise<WaitingRoomSession> {
-  const admittedUntil = ticket.admittedUntilMs ?? 0;
-  const ticketOut = await signQueueTicket(env, {
-    ...ticket,
-    nextPollAtMs: now + MAX_POLL_MS,
-    expiresAtMs: now + TICKET_TTL_MS,
-  });
-  const base = { session_id: ticket.sessionId, ticket: ticketOut, server_time_ms: now, poll_after_ms: MAX_POLL_MS };
-  if (now >= admittedUntil) return { ...base, status: "expired", position: null, estimated_wait_s: 0 };
-  return {
-    ...base,
-    status: "admitted",
-    position: 0,
-    estimated_wait_s: 0,
-    admission_token: await signAdmissionToken(env, {
-      fanId: ticket.fanId,
-      showId: ticket.showId,
-      sessionId: ticket.sessionId,
-      expiresAtMs: admittedUntil,
-    }),
-    admission_expires_at_ms: admittedUntil,
-  };
-}
-
-/**
- * Only two things need the DO: the fan's turn may have come (seq under the watermark), or the
- * pre-queue has just opened (the fan needs its number). That the fan is still there reaches
- * the DO in batched heartbeats.
- */
-function needsTheDo(ticket: QueueTicket, watermark: number, opensAtMs: number | null, now: number): boolean {
-  if (ticket.seq === null) return opensAtMs === null || now >= opensAtMs;
-  return ticket.seq <= watermark;
-}
-
-async function answerAtEdge(
-  env: Env,
-  ticket: QueueTicket,
-  room: { watermark: number; admit_per_minute: number; opens_at_ms: number | null; paused: boolean },
-  now: number,
-): Promise<WaitingRoomSession> {
-  const position = ticket.seq === null ? null : ticket.seq - room.watermark;
-  const etaMs =
-    position === null ? Math.max(0, (room.opens_at_ms ?? now) - now) : (position / room.admit_per_minute) * 60_000;
-  const poll = room.paused ? MAX_POLL_MS : pollAfter(etaMs);
-  const renewed = await signQueueTicket(env, { ...ticket, nextPollAtMs: now + poll, expiresAtMs: now + TICKET_TTL_MS });
-  return {
-    session_id: ticket.sessionId,
-    ticket: renewed,
-    status: "waiting",
-    position,
-    estimated_wait_s: Math.ceil(etaMs / 1000),
-    poll_after_ms: poll,
-    server_time_ms: now,
-  };
-}

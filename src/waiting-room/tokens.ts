@@ -1,4 +1,5 @@
 import { errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { KEY_RANDOM_SPACE, type QueueKey } from "../../durable-objects/queue-key";
 import { hmacKey } from "../auth/hmac-key";
 import { ApiError } from "../lib/problem";
 
@@ -14,8 +15,8 @@ export interface QueueTicket {
   fanId: string;
   showId: string;
   sessionId: string;
-  /** Null while the fan waits in the pre-queue (numbers are drawn at opening). */
-  seq: number | null;
+  /** The place's order, drawn at the edge when the fan arrived (the DO may correct it). */
+  key: QueueKey;
   /** Earliest time the next poll is worth answering. */
   nextPollAtMs: number;
   expiresAtMs: number;
@@ -44,7 +45,7 @@ export async function signQueueTicket(env: Pick<Env, "QUEUE_TICKET_SECRET">, tic
   return new SignJWT({
     show: ticket.showId,
     sid: ticket.sessionId,
-    seq: ticket.seq,
+    k: [ticket.key.ms, ticket.key.rnd],
     nxt: ticket.nextPollAtMs,
     ...(ticket.admittedUntilMs !== undefined ? { adm: ticket.admittedUntilMs } : {}),
     ...(ticket.ended ? { end: true } : {}),
@@ -94,12 +95,12 @@ export async function verifyQueueTicket(
 ): Promise<QueueTicket | "expired"> {
   const payload = await verify(env, token, QUEUE_TYP, "invalid_ticket");
   if (payload === "expired") return payload;
-  const { sub, show, sid, seq, nxt, exp, adm, end } = payload as JWTPayload & Record<string, unknown>;
+  const { sub, show, sid, k, nxt, exp, adm, end } = payload as JWTPayload & Record<string, unknown>;
   if (
     typeof show !== "string" ||
     typeof sid !== "string" ||
     typeof nxt !== "number" ||
-    !(seq === null || typeof seq === "number") ||
+    !isKey(k) ||
     !(adm === undefined || typeof adm === "number") ||
     !(end === undefined || end === true)
   ) {
@@ -109,12 +110,24 @@ export async function verifyQueueTicket(
     fanId: sub!,
     showId: show,
     sessionId: sid,
-    seq,
+    key: { ms: k[0], rnd: k[1] },
     nextPollAtMs: nxt,
     expiresAtMs: exp! * 1000,
     ...(adm !== undefined ? { admittedUntilMs: adm } : {}),
     ...(end ? { ended: true } : {}),
   };
+}
+
+function isKey(value: unknown): value is [number, number] {
+  return (
+    Array.isArray(value) &&
+    value.length === 2 &&
+    Number.isSafeInteger(value[0]) &&
+    value[0] >= 0 &&
+    Number.isSafeInteger(value[1]) &&
+    value[1] >= 0 &&
+    value[1] < KEY_RANDOM_SPACE
+  );
 }
 
 export async function verifyAdmissionToken(
