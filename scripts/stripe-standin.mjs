@@ -22,7 +22,7 @@
 //                                               that key gets it again. `after: true` runs the call first and loses its
 //                                               answer, as a timeout would. Match narrowly: every test file shares one
 //                                               stand-in.
-import { createHmac, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -84,6 +84,7 @@ const EXPANDABLE = {
   payment_intent: ["latest_charge", "payment_method"],
   charge: ["payment_intent", "payment_method"],
   refund: ["charge", "payment_intent"],
+  payment_method: [],
   list: [],
 };
 
@@ -309,6 +310,18 @@ const fingerprint = (params) =>
     value && typeof value === "object" && !Array.isArray(value) ? sortKeys(value) : value,
   );
 
+/**
+ * Stripe's `card.fingerprint`: the same for every PaymentMethod of one card number, whoever uses
+ * it. The test tokens of one card number (pm_card_chargeDeclined, pm_card_visa_chargeDeclined)
+ * share it, as they share the number.
+ */
+const cardFingerprint = (card) =>
+  createHash("sha256")
+    .update(`onsale-standin:${card.brand}:${card.last4}`)
+    .digest("base64url")
+    .replace(/[-_]/g, "")
+    .slice(0, 16);
+
 function paymentMethodObject(card) {
   return {
     id: newId("pm"),
@@ -325,6 +338,7 @@ function paymentMethodObject(card) {
       country: "US",
       exp_month: 12,
       exp_year: new Date().getUTCFullYear() + 3,
+      fingerprint: cardFingerprint(card),
       funding: "credit",
       last4: card.last4,
     },
@@ -416,6 +430,12 @@ class TestModeAccount {
   retrievePaymentIntent({ id, params }) {
     rejectUnknownParams(params, []);
     return this.paymentIntent(id);
+  }
+
+  /** A test token (`pm_card_visa`) answers as a fresh PaymentMethod of that card, as Stripe's test mode does. */
+  retrievePaymentMethod({ id, params }) {
+    rejectUnknownParams(params, []);
+    return this.resolvePaymentMethod(id).object;
   }
 
   retrieveCharge({ id, params }) {
@@ -811,6 +831,7 @@ const API_ROUTES = [
   route("GET", "/v1/refunds", { operation: "listRefunds", returns: "list" }),
   route("GET", "/v1/refunds/:id", { operation: "retrieveRefund", returns: "refund" }),
   route("GET", "/v1/charges/:id", { operation: "retrieveCharge", returns: "charge" }),
+  route("GET", "/v1/payment_methods/:id", { operation: "retrievePaymentMethod", returns: "payment_method" }),
 ];
 
 function matchRoute(routes, method, pathname) {

@@ -259,11 +259,14 @@ export const payments = pgTable(
     amountCents: integer("amount_cents").notNull(),
     currency: currency(),
     lastError: text("last_error"),
+    /** Stripe's `card.fingerprint` of the card paying: the per-card cap counts by it. */
+    cardFingerprint: text("card_fingerprint"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     uniqueIndex("payments_order_id_key").on(t.orderId),
+    index("payments_card_fingerprint_idx").on(t.cardFingerprint).where(sql`${t.cardFingerprint} IS NOT NULL`),
     uniqueIndex("payments_provider_payment_id_key").on(t.provider, t.providerPaymentId),
     check("payments_provider_known", sql`${t.provider} IN ('stripe')`),
     check(
@@ -352,7 +355,7 @@ export const refunds = pgTable(
     check("refunds_attempts_non_negative", sql`${t.attempts} >= 0`),
     check(
       "refunds_reason_known",
-      sql`${t.reason} IN ('organizer_request', 'seat_conflict', 'show_cancelled', 'limit_exceeded', 'provider')`,
+      sql`${t.reason} IN ('organizer_request', 'seat_conflict', 'show_cancelled', 'limit_exceeded', 'card_limit_exceeded', 'provider')`,
     ),
     check("refunds_status_known", sql`${t.status} IN ('pending', 'succeeded', 'failed', 'canceled')`),
     currencyCheck("refunds_currency_iso", t.currency),

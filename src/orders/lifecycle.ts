@@ -4,6 +4,8 @@ import { type Database, pgErrorCode } from "../db/client";
 import { orderItems, orders, payments, shows, tickets } from "../db/schema";
 import { newId } from "../lib/ids";
 import { enqueueNotification } from "../notifications/outbox";
+import { createStripe } from "../payments/stripe";
+import { cardOverLimit, fingerprintOf } from "./card-limit";
 import { openRefund, type RefundReason, settleRefund } from "./refunds";
 
 // Everything that moves an order after it was placed. Every function here is idempotent and
@@ -31,6 +33,7 @@ export type OrderStatus =
 const UNSETTLED: OrderStatus[] = ["pending_payment", "payment_failed", "cancelled"];
 
 type Order = typeof orders.$inferSelect;
+type Payment = typeof payments.$inferSelect;
 
 /** `sellHold` refusals that are not a lost seat, and the refund reason each becomes. */
 const SELL_REFUSALS: Record<string, RefundReason> = {
@@ -66,6 +69,7 @@ export async function finalizeOrder(env: Env, db: Database, orderId: string): Pr
     await stub.releaseForOrder(order.holdId);
     return refundOrder(env, db, order, "show_cancelled");
   }
+  const card = await paidCard(env, db, row.payment, order);
   const sold = await stub.sellHold(order.holdId);
   if (!sold.ok && sold.code in SELL_REFUSALS) {
     // The seats were never the order's: what is still held for it goes back on sale.
@@ -74,7 +78,12 @@ export async function finalizeOrder(env: Env, db: Database, orderId: string): Pr
   }
   if (sold.ok) {
     try {
-      return await confirm(db, order);
+      const confirmed = await confirm(db, order, card);
+      if (confirmed !== "card_limit_exceeded") return confirmed;
+      // The card had bought its share already (another fan paid with it first): the seats just
+      // sold to this order go back on sale and the money goes back to the card.
+      await stub.refundHold(order.holdId);
+      return refundOrder(env, db, order, "card_limit_exceeded");
     } catch (error) {
       // Another valid ticket owns one of the seats: the DO and Postgres disagreed. The paid
       // fan is refunded; reconciliation reports and repairs the DO.
@@ -85,8 +94,28 @@ export async function finalizeOrder(env: Env, db: Database, orderId: string): Pr
   return refundOrder(env, db, order, "seat_conflict");
 }
 
-async function confirm(db: Database, order: Order): Promise<OrderStatus> {
+/**
+ * The fingerprint of the card that paid, recorded on the payment so later orders of the card
+ * count this one. Asked of Stripe, because a Stripe.js payment names its card only there.
+ */
+async function paidCard(env: Env, db: Database, payment: Payment, order: Order): Promise<string | null> {
+  if (order.totalCents === 0 || !payment.providerPaymentId) return null;
+  const intent = await createStripe(env).paymentIntents.retrieve(payment.providerPaymentId, {
+    expand: ["payment_method"],
+  });
+  const fingerprint = fingerprintOf(intent);
+  if (fingerprint && fingerprint !== payment.cardFingerprint) {
+    await db
+      .update(payments)
+      .set({ cardFingerprint: fingerprint, updatedAt: sql`now()` })
+      .where(eq(payments.id, payment.id));
+  }
+  return fingerprint;
+}
+
+async function confirm(db: Database, order: Order, card: string | null): Promise<OrderStatus | "card_limit_exceeded"> {
   return db.transaction(async (tx) => {
+    if (await cardOverLimit(tx, order, card)) return "card_limit_exceeded";
     const [confirmed] = await tx
       .update(orders)
       .set({ status: "confirmed", confirmedAt: sql`now()`, updatedAt: sql`now()` })

@@ -15,7 +15,13 @@ import { createStripe } from "../payments/stripe";
 // looked up at Stripe by `metadata.onsale_refund_id`, so a call that did reach Stripe is adopted
 // instead of paid twice.
 
-export type RefundReason = "seat_conflict" | "organizer_request" | "show_cancelled" | "limit_exceeded" | "provider";
+export type RefundReason =
+  | "seat_conflict"
+  | "organizer_request"
+  | "show_cancelled"
+  | "limit_exceeded"
+  | "card_limit_exceeded"
+  | "provider";
 type RefundRow = typeof refunds.$inferSelect;
 type RefundStatus = "pending" | "succeeded" | "failed" | "canceled";
 

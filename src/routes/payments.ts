@@ -8,6 +8,7 @@ import { fanSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
 import { fanAuth } from "../middleware/fan-auth";
 import { flushOutbox } from "../middleware/outbox";
+import { refuseCardOverLimit } from "../orders/card-limit";
 import { idempotent } from "../orders/idempotency";
 import { failOrder, finalizeOrder, syncPayment } from "../orders/lifecycle";
 import { createStripe } from "../payments/stripe";
@@ -40,6 +41,10 @@ fanPayments.openapi(
     path: "/{payment_id}/confirm",
     tags: ["fans"],
     summary: "Confirm the payment (API clients) or refresh its status from Stripe; a success finalizes the order",
+    description:
+      "A card that has bought (or is paying for) the show's per-fan limit across all fans is refused with 409 " +
+      "`card_limit_exceeded` before it is charged; paid by Stripe.js instead, the order is refunded " +
+      "(`refund_pending`, reason `card_limit_exceeded`) and its seats go back on sale.",
     security: fanSecurity,
     request: {
       params: z.object({ payment_id: z.string().max(80) }),
@@ -75,6 +80,7 @@ fanPayments.openapi(
         const stripe = createStripe(c.env);
         let intent: Stripe.PaymentIntent;
         let declineCode: string | undefined;
+        if (body.payment_method) await refuseCardOverLimit(stripe, db, order, body.payment_method);
         try {
           intent = body.payment_method
             ? await stripe.paymentIntents.confirm(
