@@ -9,10 +9,12 @@ import type { RoomStatus } from "../../durable-objects/types";
 
 // Where a place stands, estimated at the edge from the room status alone: the places taken per
 // arrival second past the watermark. Seconds wholly between the watermark and the place count
-// exactly; in the watermark's second and the place's own, arrivals are taken as spread evenly
-// over the second (and over the random part in the pre-queue, where that is exact in
-// expectation), so the estimate comes with a range of two standard deviations. Arrivals still
-// in an edge batch (a quarter second) are not counted yet.
+// exactly. The watermark's second and the place's own are shared: the estimate takes their
+// arrivals as spread evenly, and the range allows for all or none of them — a bound, not a
+// guess, whatever the shape of the burst. In the pre-queue (one bucket, ordered by the random
+// part) the spread is uniform by construction, so its range is three binomial standard
+// deviations instead of the whole pre-queue. Arrivals still in an edge batch (a quarter of a
+// second) are not counted yet.
 
 export interface PlaceEstimate {
   /** 1 for the next fan in line. */
@@ -37,7 +39,8 @@ export function estimatePlace(
   const first = watermark ? bucketOf(watermark) : Number.NEGATIVE_INFINITY;
   let exact = 0;
   let mean = 0;
-  let variance = 0;
+  let slackLow = 0;
+  let slackHigh = 0;
   let lastListed = Number.NEGATIVE_INFINITY;
   for (const { bucket_ms, n } of room.arrivals) {
     lastListed = bucket_ms;
@@ -45,17 +48,24 @@ export function estimatePlace(
     const from = bucket_ms === first && watermark ? shareBefore(watermark, bucket_ms) : 0;
     const to = bucket_ms === mine ? shareBefore(key, bucket_ms) : 1;
     const share = Math.max(0, to - from);
-    if (share >= 1) exact += n;
-    else {
-      mean += n * share;
-      variance += n * share * (1 - share);
+    if (share >= 1) {
+      exact += n;
+      continue;
+    }
+    const expected = n * share;
+    mean += expected;
+    if (bucket_ms === 0) {
+      const spread = 3 * Math.sqrt(n * share * (1 - share)) + 1;
+      slackLow += Math.min(expected, spread);
+      slackHigh += spread;
+    } else {
+      slackLow += expected;
+      slackHigh += n - expected;
     }
   }
   // Past the listed seconds: somewhere among the rest.
-  let unknown = 0;
-  if (mine > lastListed && room.arrivals_beyond > 0) unknown = room.arrivals_beyond;
-  const spread = 2 * Math.sqrt(variance);
-  const low = Math.max(0, Math.floor(exact + mean - spread));
-  const high = Math.ceil(exact + mean + spread + unknown);
+  const unknown = mine > lastListed ? room.arrivals_beyond : 0;
+  const low = Math.max(0, Math.floor(exact + mean - slackLow));
+  const high = Math.ceil(exact + mean + slackHigh + unknown);
   return { position: Math.round(exact + mean + unknown / 2) + 1, low: low + 1, high: Math.max(high, low) + 1 };
 }
