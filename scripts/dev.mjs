@@ -58,6 +58,9 @@ async function startWebBuild() {
   if (mode === "none") return;
   const args = ["build", "-c", path.join(root, "web", "vite.config.ts")];
   if (mode === "watch") args.push("--watch");
+  // A one-off build (the browser tests) may run beside a developer's watching `npm run dev`:
+  // both write the same files from the same sources.
+  else args.push("--bypass-lock");
   const vite = spawn(path.join(root, "node_modules", ".bin", "vite"), args, {
     cwd: root,
     stdio: ["ignore", "pipe", "inherit"],

@@ -103,8 +103,11 @@ export interface QueueSession {
   session_id: string;
   ticket: string;
   status: "waiting" | "admitted" | "expired";
+  /** An estimate (1 = next); null once the place ended. */
   position: number | null;
+  position_range?: { low: number; high: number };
   estimated_wait_s: number;
+  estimated_wait_range_s?: { low: number; high: number };
   poll_after_ms: number;
   server_time_ms: number;
   admission_token?: string;

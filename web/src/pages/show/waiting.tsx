@@ -45,8 +45,14 @@ export function Waiting({
     const later = (ms: number) => {
       if (!stopped) timer = setTimeout(step, Math.max(MIN_POLL_MS, ms));
     };
-    const join = () =>
-      api<QueueSession>("/v1/waiting-room/sessions", { method: "POST", auth: true, body: { show_id: show.show_id } });
+    // Joining with the ticket this device holds returns that same place.
+    const join = (ticket?: string) =>
+      api<QueueSession>("/v1/waiting-room/sessions", {
+        method: "POST",
+        auth: true,
+        body: { show_id: show.show_id },
+        headers: ticket ? { "waiting-room-ticket": ticket } : {},
+      });
 
     async function step() {
       const stored = loadPlace(fan.fan_id, show.show_id);
@@ -62,8 +68,7 @@ export function Waiting({
             // A ticket that expired (tab closed for a while) or is not ours: joining again
             // returns the live place if there still is one.
             if (!(error instanceof ApiProblem) || ![401, 403, 404].includes(error.status)) throw error;
-            savePlace(fan.fan_id, show.show_id, null);
-            session = await join();
+            session = await join(stored.ticket);
           }
         } else session = await join();
       } catch (error) {
@@ -151,6 +156,7 @@ export function Waiting({
     );
   }
   const holdMinutes = Math.max(1, Math.round(show.hold_ttl_s / 60));
+  const opensAtMs = show.waiting_room?.opens_at ? Date.parse(show.waiting_room.opens_at) : null;
   return (
     <section class="panel waiting" aria-labelledby="waiting-heading">
       <h2 id="waiting-heading">{t.waiting.title}</h2>
@@ -167,10 +173,11 @@ export function Waiting({
       )}
       {view.kind === "joining" ? (
         <p role="status">{t.loading}</p>
-      ) : view.session.position === null ? (
-        <PreQueue session={view.session} />
       ) : (
-        <InLine session={view.session} place={view.place} />
+        <>
+          {opensAtMs !== null && opensAtMs > serverNow() && <PreQueue opensAtMs={opensAtMs} />}
+          <InLine session={view.session} place={view.place} paused={paused} />
+        </>
       )}
       {view.kind === "waiting" && <p class="muted">{t.waiting.lastUpdated(clockTime(view.updatedAt))}</p>}
       <p class="muted">{t.waiting.holdWindow(holdMinutes)}</p>
@@ -178,32 +185,34 @@ export function Waiting({
   );
 }
 
-function PreQueue({ session }: { session: QueueSession }) {
-  // The room answers the time to opening as the estimated wait while the pre-queue is closed.
-  const opensAt = session.server_time_ms + session.estimated_wait_s * 1000;
+function PreQueue({ opensAtMs }: { opensAtMs: number }) {
   return (
     <>
       <p>{t.waiting.prequeue}</p>
-      <Countdown deadlineMs={opensAt} label={t.waiting.opensIn} urgentBelowMs={0} />
+      <Countdown deadlineMs={opensAtMs} label={t.waiting.opensIn} urgentBelowMs={0} />
     </>
   );
 }
 
-function InLine({ session, place }: { session: QueueSession; place: QueuePlace }) {
+function InLine({ session, place, paused }: { session: QueueSession; place: QueuePlace; paused: boolean }) {
   const position = session.position ?? 0;
   const first = Math.max(position, place.first_position ?? position);
   const done = first <= 1 ? 0 : Math.round(((first - position) / (first - 1)) * 100);
   const ahead = Math.max(0, position - 1);
+  const range = session.position_range;
   return (
     <>
       <dl class="queue-stats">
         <div>
           <dt>{t.waiting.position}</dt>
           <dd class="big-number">#{position}</dd>
+          {range && range.low !== range.high && (
+            <dd class="muted small">{t.waiting.positionRange(range.low, range.high)}</dd>
+          )}
         </div>
         <div>
           <dt>{t.waiting.eta}</dt>
-          <dd>{etaRange(session.estimated_wait_s)}</dd>
+          <dd>{paused ? t.waiting.etaPaused : etaRange(session)}</dd>
         </div>
       </dl>
       <p>{t.waiting.ahead(ahead)}</p>
@@ -222,11 +231,16 @@ function InLine({ session, place }: { session: QueueSession; place: QueuePlace }
   );
 }
 
-/** A range, not a promise: admission rates change while the sale runs. */
-function etaRange(seconds: number): string {
-  if (seconds < 60) return t.waiting.lessThanAMinute;
-  const low = Math.max(1, Math.floor((seconds * 0.8) / 60));
-  const high = Math.max(low, Math.ceil((seconds * 1.3) / 60));
+/**
+ * A range, not a promise: the API's own range when it sends one (where the place may be, at
+ * about 95% confidence), else a margin around its estimate, as admission rates change.
+ */
+function etaRange(session: QueueSession): string {
+  const lowS = session.estimated_wait_range_s?.low ?? session.estimated_wait_s * 0.8;
+  const highS = session.estimated_wait_range_s?.high ?? session.estimated_wait_s * 1.3;
+  if (highS < 60) return t.waiting.lessThanAMinute;
+  const low = Math.max(1, Math.floor(lowS / 60));
+  const high = Math.max(low, Math.ceil(highS / 60));
   return t.waiting.etaRange(t.waiting.minutes(low), t.waiting.minutes(high));
 }
 

@@ -198,6 +198,22 @@ function Seats({
   return (
     // biome-ignore lint/a11y/noAriaHiddenOnFocusable: seats are for pointers; the list offers each of them to keyboards
     <g aria-hidden="true">
+      {section.rows.map((row) => {
+        const first = row.seats[0];
+        return first ? (
+          <text
+            key={`row-${row.label}`}
+            class="row-label"
+            x={first.x - 2.2 * r}
+            y={first.y}
+            font-size={r * 1.6}
+            text-anchor="end"
+            dominant-baseline="middle"
+          >
+            {row.label}
+          </text>
+        ) : null;
+      })}
       {section.rows.flatMap((row) =>
         row.seats.map((geo) => {
           const seat = seats.get(geo.id);
