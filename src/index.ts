@@ -28,6 +28,7 @@ import { waitlist } from "./routes/waitlist";
 import { webhooks } from "./routes/webhooks";
 import { publicJwks } from "./tickets/barcode";
 
+export { DoorDO } from "../durable-objects/door";
 export { ShowDO } from "../durable-objects/show";
 
 const app = createRouter();

@@ -10,7 +10,6 @@ import { describe, expect, it } from "vitest";
 import { withDatabase } from "../src/db/client";
 import { orders, outbox, refunds, tickets, webhookEvents } from "../src/db/schema";
 import worker from "../src/index";
-import { forgetRoomStatus } from "../src/waiting-room/edge-status";
 import { signQueueTicket, verifyQueueTicket } from "../src/waiting-room/tokens";
 import { createShow, gridSeatMap, json } from "./fixtures";
 import { api, bearer, problem } from "./helpers";
@@ -26,6 +25,7 @@ import {
   standin,
   ticketsOf,
 } from "./payments-helpers";
+import { admitNow } from "./room-helpers";
 
 const PAYMENT_WINDOW_MS = 15 * 60_000;
 
@@ -45,8 +45,7 @@ describe("orders and payments", () => {
       await api("/v1/waiting-room/sessions", { method: "POST", headers: fan.auth, json: { show_id: showId } }),
       201,
     );
-    await runDurableObjectAlarm(env.SHOW.getByName(showId));
-    forgetRoomStatus(showId);
+    await admitNow(showId);
     const claims = await verifyQueueTicket(env, joined.ticket);
     if (claims === "expired") throw new Error("expired");
     const admitted = await json<{ status: string; admission_token: string }>(

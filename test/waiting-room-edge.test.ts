@@ -4,11 +4,12 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import type { ShowDO } from "../durable-objects/show";
 import { SETTLE_MS } from "../durable-objects/waiting-room";
-import { deliverArrivals } from "../src/waiting-room/arrivals";
+import { deliverBatches } from "../src/waiting-room/edge-batches";
 import { forgetRoomStatus } from "../src/waiting-room/edge-status";
 import { signQueueTicket, verifyQueueTicket } from "../src/waiting-room/tokens";
 import { createShow, json } from "./fixtures";
 import { api, bearer, fanToken, uniqueFan } from "./helpers";
+import { admitNow } from "./room-helpers";
 
 // Joins answered at the edge, through the real Worker: the DO hears of arrivals in batches.
 
@@ -50,23 +51,7 @@ const poll = async (session: { session_id: string; ticket: string }, who: { auth
   });
 };
 
-/** The DO's simulated clock only moves forward, a second per tick. */
-let lastTickAt = 0;
-
-/** Every batch delivered, the settle window passed on the DO's clock, then `ticks` admission ticks. */
-async function admit(stub: DurableObjectStub<ShowDO>, showId: string, ticks = 1) {
-  await deliverArrivals();
-  await runInDurableObject(stub, (instance: ShowDO) => {
-    for (let i = 0; i < ticks; i++) {
-      const at = Math.max(Date.now() + SETTLE_MS, lastTickAt + 1000);
-      lastTickAt = at;
-      instance.clock = () => at;
-      instance.alarm();
-    }
-    instance.clock = () => Date.now();
-  });
-  forgetRoomStatus(showId);
-}
+const admit = (_stub: unknown, showId: string, ticks = 1) => admitNow(showId, ticks);
 
 const admittedOrder = (stub: DurableObjectStub<ShowDO>) =>
   runInDurableObject(stub, (_, state) =>
@@ -84,7 +69,7 @@ describe("joins answered at the edge", () => {
     const started = Date.now();
     for (const f of fans) await json<Session>(await join(showId, f), 201);
     const elapsedMs = Date.now() - started;
-    await deliverArrivals();
+    await deliverBatches(env);
     const batches = (await runInDurableObject(stub, (instance: ShowDO) => instance.arrivalBatches)) - batchesBefore;
     // One batch per quarter second per isolate, whatever the number of fans.
     expect(batches).toBeLessThanOrEqual(Math.ceil(elapsedMs / 250) + 1);
@@ -125,8 +110,8 @@ describe("joins answered at the edge", () => {
       sessions.push(await json<Session>(await join(showId, f), 201));
       if (i % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    await deliverArrivals();
-    forgetRoomStatus(showId);
+    await deliverBatches(env);
+    await forgetRoomStatus(showId);
     const truth = await runInDurableObject(stub, (_, state) =>
       state.storage.sql
         .exec<{ session_id: string }>(
@@ -153,7 +138,7 @@ describe("joins answered at the edge", () => {
     const { showId, stub } = await roomShow({ admit_per_minute: 1_000_000 });
     const ahead = await fan();
     await json<Session>(await join(showId, ahead), 201);
-    await deliverArrivals();
+    await deliverBatches(env);
     // This fan's ticket is signed at the edge, but its batch never reaches the DO.
     const lost = await fan();
     const now = Date.now();

@@ -2,14 +2,15 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { base64url, decodeJwt, importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import type { HoldView } from "../durable-objects/types";
 import type { ShowDO } from "../durable-objects/show";
+import type { HoldView } from "../durable-objects/types";
 import { SETTLE_MS } from "../durable-objects/waiting-room";
-import { deliverArrivals } from "../src/waiting-room/arrivals";
+import { deliverBatches } from "../src/waiting-room/edge-batches";
 import { forgetRoomStatus } from "../src/waiting-room/edge-status";
 import { signAdmissionToken, signQueueTicket, verifyQueueTicket } from "../src/waiting-room/tokens";
 import { createShow, json } from "./fixtures";
 import { api, bearer, fanToken, problem, uniqueFan } from "./helpers";
+import { admitNow } from "./room-helpers";
 
 interface Session {
   session_id: string;
@@ -55,22 +56,6 @@ const poll = async (session: { session_id: string; ticket: string }, who: { auth
     headers: { ...who.auth, "waiting-room-ticket": await pollable(session.ticket) },
   });
 
-/**
- * The room's next tick, once the edge's arrival batches are in and the settle window has passed
- * (the DO's clock moves, not the test's); then this isolate forgets the watermark it cached.
- */
-async function admitNow(showId: string) {
-  await deliverArrivals();
-  const stub = env.SHOW.getByName(showId);
-  await runInDurableObject(stub, (instance: ShowDO) => {
-    const at = Date.now() + SETTLE_MS;
-    instance.clock = () => at;
-    instance.alarm();
-    instance.clock = () => Date.now();
-  });
-  forgetRoomStatus(showId);
-}
-
 const hold = (showId: string, who: { auth: Record<string, string> }, headers: Record<string, string> = {}) =>
   api(`/v1/shows/${showId}/holds`, {
     method: "POST",
@@ -87,7 +72,12 @@ describe("waiting room through HTTP", () => {
     const joined = await json<Session>(await join(showId, alice), 201);
     expect(joined).toMatchObject({ status: "waiting", position: 1 });
     const claims = decodeJwt(joined.ticket);
-    expect(claims).toMatchObject({ sub: alice.id, show: showId, sid: joined.session_id, k: [expect.any(Number), expect.any(Number)] });
+    expect(claims).toMatchObject({
+      sub: alice.id,
+      show: showId,
+      sid: joined.session_id,
+      k: [expect.any(Number), expect.any(Number)],
+    });
     const again = await json<Session>(await join(showId, alice), 200);
     expect(again.session_id).toBe(joined.session_id);
 
@@ -105,7 +95,7 @@ describe("waiting room through HTTP", () => {
     const { organizer, showId } = await roomShow({ paused: true });
     const alice = await fan();
     const joined = await json<Session>(await join(showId, alice), 201);
-    await deliverArrivals();
+    await deliverBatches(env);
     const before = await json<{ queued: number }>(
       await api(`/v1/admin/shows/${showId}/waiting-room`, { headers: bearer(organizer.key) }),
       200,

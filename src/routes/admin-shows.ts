@@ -279,7 +279,7 @@ adminShows.openapi(
         ...(opens_at !== undefined ? { opens_at_ms: opens_at === null ? null : Date.parse(opens_at) } : {}),
       }),
     );
-    forgetRoomStatus(show.id);
+    await forgetRoomStatus(show.id);
     return c.json(roomView(stats), 200);
   },
 );

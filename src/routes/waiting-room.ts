@@ -9,9 +9,8 @@ import { newId } from "../lib/ids";
 import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { fanAuth } from "../middleware/fan-auth";
-import { recordArrival } from "../waiting-room/arrivals";
+import { recordArrival, recordHeartbeat } from "../waiting-room/edge-batches";
 import { edgeRoomStatus } from "../waiting-room/edge-status";
-import { recordHeartbeat } from "../waiting-room/heartbeats";
 import { estimatePlace } from "../waiting-room/position";
 import { type QueueTicket, signAdmissionToken, signQueueTicket, verifyQueueTicket } from "../waiting-room/tokens";
 
@@ -132,6 +131,9 @@ async function answerFromDo(
   return answerSettled(env, ticket, now);
 }
 
+/** The Cloudflare location serving the request: its door collects the location's batches. */
+const locationOf = (request: Request) => (request.cf?.colo as string | undefined) ?? "local";
+
 /**
  * Joining again returns the same place: from the ticket the device already holds, or from this
  * isolate's memory of the fan's recent join. (Across isolates and devices, the DO keeps one
@@ -215,7 +217,7 @@ waitingRoom.openapi(
       nextPollAtMs: now,
       expiresAtMs: now + TICKET_TTL_MS,
     };
-    recordArrival(c.env, c.executionCtx, show_id, {
+    recordArrival(c.env, c.executionCtx, show_id, locationOf(c.req.raw), {
       session_id: ticket.sessionId,
       fan_id: fanId,
       key: ticket.key,
@@ -265,7 +267,7 @@ waitingRoom.openapi(
     // Only a place whose turn may have come needs the DO; that the fan is still there reaches
     // the DO in batched heartbeats.
     if (!room.watermark || compareKeys(ticket.key, room.watermark) > 0) {
-      recordHeartbeat(c.env, c.executionCtx, ticket.showId, fanId, session_id);
+      recordHeartbeat(c.env, c.executionCtx, ticket.showId, locationOf(c.req.raw), { fan_id: fanId, session_id });
       return c.json(await answerWaiting(c.env, ticket, room, now), 200);
     }
     const outcome = await c.env.SHOW.getByName(ticket.showId).pollQueue(fanId, session_id, ticket.key);
