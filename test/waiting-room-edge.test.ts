@@ -3,7 +3,6 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import type { ShowDO } from "../durable-objects/show";
-import { SETTLE_MS } from "../durable-objects/waiting-room";
 import { deliverBatches } from "../src/waiting-room/edge-batches";
 import { forgetRoomStatus } from "../src/waiting-room/edge-status";
 import { signQueueTicket, verifyQueueTicket } from "../src/waiting-room/tokens";

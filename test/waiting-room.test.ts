@@ -1,12 +1,9 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { base64url, decodeJwt, importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import type { ShowDO } from "../durable-objects/show";
 import type { HoldView } from "../durable-objects/types";
-import { SETTLE_MS } from "../durable-objects/waiting-room";
 import { deliverBatches } from "../src/waiting-room/edge-batches";
-import { forgetRoomStatus } from "../src/waiting-room/edge-status";
 import { signAdmissionToken, signQueueTicket, verifyQueueTicket } from "../src/waiting-room/tokens";
 import { createShow, json } from "./fixtures";
 import { api, bearer, fanToken, problem, uniqueFan } from "./helpers";
