@@ -150,8 +150,10 @@ describe("reconciliation and finalize", () => {
     const bought = await buy(showId, ["B-3-1", "B-3-2"], fan);
     expect((await orderRow(bought.order.order_id)).status).toBe("confirmed");
 
+    // Another card: the same card would be refused before the charge by the per-card cap
+    // (test/abuse-card-limit.test.ts); this door is the per-fan limit's.
     const paidLate = await json<{ order_status: string }>(
-      await confirmPayment(fan, lapsed.payment.payment_id, { payment_method: "pm_card_visa" }),
+      await confirmPayment(fan, lapsed.payment.payment_id, { payment_method: "pm_card_mastercard" }),
       200,
     );
     expect(paidLate.order_status).toBe("refunded");
