@@ -573,7 +573,14 @@ export class ShowDO extends DurableObject<Env> {
     return { ok: true, value: session };
   }
 
-  /** Heartbeats of waiting fans, batched by the edge (one call per isolate per second). */
+  /** One location's batch, forwarded by its door once a second: arrivals, then heartbeats. */
+  queueBatch(arrivals: QueueArrival[], seen: { fan_id: string; session_id: string }[]): number {
+    const taken = arrivals.length ? this.queueArrivals(arrivals) : 0;
+    if (seen.length) this.queueSeen(seen);
+    return taken;
+  }
+
+  /** Heartbeats of waiting fans, batched by the edge (one call per location per second). */
   queueSeen(sessions: { fan_id: string; session_id: string }[]): number {
     return this.#configRow() ? this.#room.seen(sessions) : 0;
   }

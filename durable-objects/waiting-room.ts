@@ -26,11 +26,13 @@ export const ABANDON_AFTER_MS = 5 * 60_000;
  */
 export const POLL_FLOOR_MS = 1_000;
 /**
- * How long an arrival waits before its turn may come: longer than an edge batch takes to arrive
- * (flushed every 250 ms) plus the clock skew between locations we accept, so places are admitted
- * in arrival order even though their batches come from many isolates at different moments.
+ * How long an arrival waits before its turn may come: longer than its report takes to arrive
+ * (the edge batches for 250 ms, the location's door for a second, plus two RPCs) plus the clock
+ * skew between locations we accept, so places are admitted in arrival order even though their
+ * batches come from many locations at different moments. Arrivals reported later than this
+ * take the head of the line (they are never lost), so the window bounds unfairness, not safety.
  */
-export const SETTLE_MS = 1_500;
+export const SETTLE_MS = 2_500;
 /** Buckets the room status carries past the watermark; the rest is summed. */
 const STATUS_BUCKETS = 600;
 
