@@ -95,6 +95,14 @@ export const storedQueueSession = (page: Page) =>
     return key ? (JSON.parse(localStorage.getItem(key)!) as { session_id: string }).session_id : null;
   });
 
+/** Clicks a seat on the map once its availability has arrived (until then it cannot be picked). */
+export async function pickSeat(page: Page, seatId: string) {
+  const seat = page.locator(`[data-seat="${seatId}"]`);
+  await expect(seat).toHaveClass(/seat-pickable/);
+  await seat.click();
+  await expect(seat).toHaveClass(/seat-selected/);
+}
+
 export const fanId = (label: string) => `fan_e2e_${label}_${randomBytes(4).toString("hex")}`;
 
 /** A fan token straight from the API, for fans the test drives without a browser. */

@@ -35,6 +35,8 @@ export default async function globalSetup() {
     stdio: ["ignore", "pipe", "pipe"],
     env: {
       ...process.env,
+      // wrangler and vite find the project's Node 22 first, however this runner was started.
+      PATH: `${path.join(root, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}`,
       PORT: String(port),
       PGPORT: String(await freePort()),
       ONSALE_INSPECTOR_PORT: String(await freePort()),

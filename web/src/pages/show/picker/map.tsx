@@ -116,9 +116,10 @@ export function SeatMap({
             const minPrice = availability?.min_price_cents ?? null;
             const matches = sectionMatches(section, minPrice, filters);
             const colour = tierColour(show, sectionTier(show, section.id)?.tier_id);
-            const label = t.picker.sectionLabel(
+            const leftText = available === 0 ? t.picker.soldOut : t.picker.left(available);
+            const label = t.picker.mapSectionLabel(
               section.name,
-              available,
+              leftText,
               minPrice === null ? null : money(minPrice, show.currency),
             );
             const points = section.shape.points.map((p) => p.join(",")).join(" ");
@@ -154,9 +155,9 @@ export function SeatMap({
                   <text {...centre(section.shape.points)} font-size={fontSize} aria-hidden="true">
                     <tspan x={b.x + b.width / 2} dy="-0.3em">
                       {section.name}
-                    </tspan>
+                    </tspan>{" "}
                     <tspan x={b.x + b.width / 2} dy="1.3em">
-                      {available === 0 ? t.picker.soldOut : t.picker.left(available)}
+                      {leftText}
                     </tspan>
                   </text>
                 )}

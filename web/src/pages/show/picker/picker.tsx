@@ -68,6 +68,15 @@ export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
     const inFocus = sectionSeats?.seats?.filter((seat) => seat.seat_id.startsWith(`${focus}-`)) ?? [];
     return new Map(inFocus.map((seat) => [seat.seat_id, seat]));
   }, [sectionSeats, focus]);
+  // A seat the fan chose that the fresh overlay shows taken leaves the selection, and they are told.
+  useEffect(() => {
+    const taken = [...selected.values()].filter((pick) => seats.get(pick.seat_id)?.status === "unavailable");
+    if (taken.length === 0) return;
+    const next = new Map(selected);
+    for (const pick of taken) next.delete(pick.seat_id);
+    setSelected(next);
+    setHoldError(t.picker.taken(taken.map((pick) => pick.short).join(", ")));
+  }, [seats]);
   const selectedIds = useMemo(() => new Set(selected.keys()), [selected]);
   const limitReached = selected.size >= show.ticket_limit;
   const prices = useMemo(

@@ -1,4 +1,5 @@
 import type { Geometry, SeatAvailability, SectionAvailability, Show } from "../../../api/types";
+import { Loading } from "../../../components/problem";
 import { money, t } from "../../../i18n";
 import { type Filters, seatMatches, seatPick, sectionMatches } from "./model";
 
@@ -74,7 +75,8 @@ export function SeatList({
           })}
         </select>
       </div>
-      {section && (
+      {section && seats.size === 0 && <Loading />}
+      {section && seats.size > 0 && rows.length > 0 && (
         <div class="field">
           <label for="list-row">{t.picker.listRow}</label>
           <select
