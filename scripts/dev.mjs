@@ -201,11 +201,18 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 
-  const seed = await fetch(`${base}/v1/dev/seed`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ organizer_api_key: organizerKey }),
-  });
+  // The seed is idempotent: repeat it when wrangler reloaded the Worker under it (a file under
+  // src/ changed while it started), which answers 503.
+  let seed;
+  for (let attempt = 1; ; attempt++) {
+    seed = await fetch(`${base}/v1/dev/seed`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ organizer_api_key: organizerKey }),
+    });
+    if (seed.status !== 503 || attempt === 5) break;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
   if (!seed.ok) throw new Error(`seeding failed: ${seed.status} ${await seed.text()}`);
   const demo = await seed.json();
 
