@@ -3,10 +3,13 @@
 //
 //   node bench/miniflare-host.mjs <config.json>
 //
-// config: { scriptPath, port, persistTo, bindings, logRequests, inspectorPort? }. The worker options come from
+// config: { scriptPath, port, persistTo, bindings, ratelimits?, logRequests, inspectorPort? }. The worker options come from
 // wrangler.toml through wrangler's own `unstable_getMiniflareWorkerOptions` (the bindings, the
-// Durable Object class and its SQLite storage, the KV namespace, compatibility date and flags),
-// with the script replaced by the bundle `wrangler deploy --dry-run` built. Miniflare is the one
+// Durable Object class and its SQLite storage, the KV namespace, the Rate Limiting bindings,
+// compatibility date and flags), with the script replaced by the bundle `wrangler deploy --dry-run`
+// built; `ratelimits`, when given, replaces wrangler.toml's limits (bench/lib/stack.mjs raises
+// them so a benchmark's crowd, all from 127.0.0.1, is never refused, while every request still
+// pays for the limiter calls it makes in production). Miniflare is the one
 // wrangler itself uses, so both targets run the same workerd build. Prints `READY <url>` once
 // listening; SIGTERM or SIGINT disposes of it.
 import { readFileSync } from "node:fs";
@@ -24,7 +27,7 @@ const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
 // Only what this Worker uses: the rest of the generated options are empty or dev-only.
-const { compatibilityDate, compatibilityFlags, bindings, kvNamespaces, durableObjects } = workerOptions;
+const { compatibilityDate, compatibilityFlags, bindings, kvNamespaces, durableObjects, ratelimits } = workerOptions;
 
 const mf = new Miniflare(
   convertV4MiniflareOptions({
@@ -35,6 +38,7 @@ const mf = new Miniflare(
         compatibilityFlags,
         kvNamespaces,
         durableObjects,
+        ratelimits: config.ratelimits ?? ratelimits,
         modules: true,
         scriptPath: config.scriptPath,
         bindings: { ...bindings, ...config.bindings },

@@ -10,7 +10,13 @@
 //      the edge makes to the show's DO (pollQueue, and whatever else the polls cause: watermark
 //      reads, batched heartbeats, …) is counted by method and read back through
 //      GET /__bench/do-calls. Target: < 5% of polls.
-//   3. Admission accuracy: with admit_per_minute (--admit-per-minute, 600), admitted per minute
+//   3. The join storm: the fans (--storm-fans, default --fans) join a fresh show's room as fast as
+//      the closed loop allows (8 and 32 connections), interleaved with the no-op route, 3 rounds,
+//      medians: joins/s against no-op req/s (target ≥ 0.8×) and every Worker → Show DO call made
+//      during the storm ÷ joins (target ≤ 0.01: joins are answered at the edge, the DO learns of
+//      them in batched `queueArrivals` calls). Printed as one line:
+//      `joins: <joins/s> vs no-op <req/s> (<ratio>), DO calls per join <x>`.
+//   4. Admission accuracy: with admit_per_minute (--admit-per-minute, 600), admitted per minute
 //      observed — the DO's `admitted_last_minute` sampled every 5 s, and the exact admission
 //      times the admitted fans' tokens carry — against the configured rate; FIFO order checked.
 //      Twice: with every fan polling at its own cadence (the crowd phase, which also gives the DO
@@ -60,6 +66,8 @@ const { values: args } = parseArgs({
     "front-s": { type: "string", default: "80" },
     "crowd-until": { type: "string", default: "200" },
     "join-concurrency": { type: "string", default: "64" },
+    "storm-fans": { type: "string" },
+    "no-storm": { type: "boolean", default: false },
     "max-in-flight": { type: "string", default: "512" },
     "max-minutes": { type: "string", default: "10" },
     "no-autocannon": { type: "boolean", default: false },
@@ -83,7 +91,10 @@ if (args.help) {
   --front-s 80               then a phase of this many seconds in which only the fans the admissions
                              can reach poll (the rest stay queued): admission accuracy with the
                              server not saturated (0 skips it)
-  --join-concurrency 64      joins in flight
+  --join-concurrency 64      joins in flight while the fans take their places
+  --storm-fans N             fans in each join-storm cell (default: --fans); each cell joins a fresh
+                             show, at every --connections level, interleaved with the no-op route
+  --no-storm                 skip the join storm
   --max-in-flight 512        polls in flight at most while fans poll at their own cadence
   --no-autocannon            skip the no-op reference cells through autocannon (bench/loadgen.mjs)
   --no-profile               skip the V8 CPU profile of the isolate (no-op vs poll) at the end
@@ -105,6 +116,10 @@ const opts = {
   frontS: Number(args.quick ? 65 : args["front-s"]),
   crowdUntilS: Number(args["crowd-until"]),
   joinConcurrency: Number(args["join-concurrency"]),
+  storm: !args["no-storm"],
+  stormFans: Number(args["storm-fans"] ?? (args.quick ? 2000 : args.fans)),
+  stormRatioTarget: 0.8,
+  stormDoCallsTarget: 0.01,
   maxInFlight: Number(args["max-in-flight"]),
   maxMinutes: Number(args["max-minutes"]),
   autocannon: !args["no-autocannon"],
@@ -235,7 +250,33 @@ const doCalls = async () => {
     counts[method] = calls;
     if (n) items[method] = n;
   }
-  return { at_ms: Date.now(), isolate: r.body.isolate, counts, items };
+  // Every show's calls: the join storm's shows are not ctx.showId.
+  const all = {};
+  for (const [method, { calls }] of Object.entries(r.body.edge_all ?? {})) all[method] = calls;
+  const allItems = {};
+  for (const [method, { items: n }] of Object.entries(r.body.edge_all ?? {})) if (n) allItems[method] = n;
+  // What the Show DOs received, whoever called (the edge, or a Durable Object relaying for it).
+  // `benchAlarms` is this read itself; `roomStats` and `configureRoom` are the orchestrator's.
+  const { benchAlarms: _read, roomStats: _stats, configureRoom: _configure, ...received } = r.body.received_all ?? {};
+  return { at_ms: Date.now(), isolate: r.body.isolate, counts, items, all, allItems, received };
+};
+/** Every RPC the Show DOs received (any show, any caller) between two reads of the counters. */
+const diffReceived = (a, b) => {
+  const byMethod = {};
+  for (const k of new Set([...Object.keys(a.received), ...Object.keys(b.received)])) {
+    const d = (b.received[k] ?? 0) - (a.received[k] ?? 0);
+    if (d) byMethod[k] = d;
+  }
+  return byMethod;
+};
+/** Every edge → Show DO call (any show, any method) between two reads of the counters. */
+const diffAll = (a, b) => {
+  const byMethod = {};
+  for (const k of new Set([...Object.keys(a.all), ...Object.keys(b.all)])) {
+    const d = (b.all[k] ?? 0) - (a.all[k] ?? 0);
+    if (d) byMethod[k] = d;
+  }
+  return byMethod;
 };
 const diffCalls = (a, b) => {
   const out = {};
@@ -252,8 +293,8 @@ const patchRoom = (json) =>
     json,
     expect: 200,
   }).then((r) => r.body);
-const roomStats = () =>
-  call(ctx.target.url, "GET", `/v1/admin/shows/${ctx.showId}/waiting-room`, {
+const roomStats = (showId = ctx.showId) =>
+  call(ctx.target.url, "GET", `/v1/admin/shows/${showId}/waiting-room`, {
     token: ctx.organizerKey,
     expect: 200,
   }).then((r) => ({ at_ms: Date.now(), ...r.body }));
@@ -332,6 +373,105 @@ async function throughput() {
   return cells;
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One join-storm cell: the fans join `showId` (fresh, room on and paused) as fast as
+ * `connections` closed-loop connections allow. Every RPC a Show DO received meanwhile (any show,
+ * any caller: the edge, or the location's door relaying its batches) is counted, until every
+ * place reached the show's DO (or 10 s), beside what the edge sent to each binding.
+ */
+async function stormCell(showId, connections, hooks = {}) {
+  const groups = ctx.target.processGroups();
+  let window = null;
+  let cpu = null;
+  let started = Promise.resolve();
+  let done = Promise.resolve();
+  const before = await doCalls();
+  const out = await ask(
+    ctx.fans,
+    "storm",
+    { showId, connections, count: opts.stormFans },
+    {
+      onStart: () => {
+        window = startCpuWindow(groups, "orchestrator");
+        started = hooks.onStart?.() ?? started;
+      },
+      onDone: () => {
+        cpu = window?.stop() ?? null;
+        done = started.then(() => hooks.onDone?.());
+      },
+      timeoutMs: 240_000,
+    },
+  );
+  await started;
+  await done;
+  // Arrivals leave the isolate in batches every 250 ms, and the location's door (if the code
+  // has one) forwards them once a second: wait until they are all in.
+  for (let i = 0; i < 20; i++) {
+    await sleep(500);
+    if (i >= 2 && (await roomStats(showId)).queued >= out.created) break;
+  }
+  const after = await doCalls();
+  const room = await roomStats(showId);
+  if (cpu) {
+    cpu.cores["load generator"] = out.cpu_s / out.wall_s;
+    cpu.outside_cores = Math.max(0, cpu.machine_cores - Object.values(cpu.cores).reduce((a, b) => a + b, 0));
+  }
+  // Every RPC any Show DO received meanwhile (counted in the DO), and what the edge sent (by binding).
+  const doCallsByMethod = diffReceived(before, after);
+  return {
+    ...out,
+    show_id: showId,
+    cpu,
+    do_calls_by_method: doCallsByMethod,
+    edge_calls_by_method: diffAll(before, after),
+    do_calls: Object.values(doCallsByMethod).reduce((a, b) => a + b, 0),
+    arrival_items: diffItems(before, after, "queueArrivals"),
+    queued_after: room.queued,
+    same_isolate: before.isolate === after.isolate,
+  };
+}
+const diffItems = (a, b, method) => (b.allItems?.[method] ?? 0) - (a.allItems?.[method] ?? 0);
+
+/**
+ * The join storm: per round and concurrency, a storm cell on a fresh show and a no-op cell
+ * (`GET /v1/dev/noop`, the same client code), interleaved, the order alternating; medians.
+ */
+async function joinStorm(showIds) {
+  const levels = opts.levels;
+  log(
+    `join storm: ${opts.stormFans} fans joining a fresh show per cell, at ${levels.join(", ")} connections, ${opts.rounds} rounds, beside the no-op route`,
+  );
+  const warm = await stormCell(showIds.shift(), levels.at(-1));
+  log(`  warm-up storm: ${warm.ok_per_s.toFixed(0)} joins/s (not recorded)`);
+  await runCell("noop", levels.at(-1), 1.5);
+  const cells = [];
+  const total = opts.rounds * levels.length * 2;
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const [li, connections] of levels.entries()) {
+      const order = (round + li) % 2 === 0 ? ["join", "noop"] : ["noop", "join"];
+      for (const kind of order) {
+        const cell =
+          kind === "join"
+            ? { ...(await stormCell(showIds.shift(), connections)), kind, round }
+            : { ...(await runCell("noop", connections, opts.durationS)), round };
+        cells.push(cell);
+        const bad =
+          kind === "join" &&
+          (cell.created !== opts.stormFans ||
+            cell.queued_after !== cell.created ||
+            cell.distinct_keys !== cell.created ||
+            cell.errors);
+        log(
+          `${String(cells.length).padStart(2)}/${total} round ${round + 1} c=${String(connections).padStart(2)} ${kind.padEnd(5)} ${cell.ok_per_s.toFixed(0).padStart(5)}/s p50 ${cell.latency_ms.p50?.toFixed(1)} ms p95 ${cell.latency_ms.p95?.toFixed(1)} ms${kind === "join" ? ` · DO calls ${JSON.stringify(cell.do_calls_by_method)}, queued ${cell.queued_after}` : ""}${bad ? ` ⚠ ${JSON.stringify({ created: cell.created, queued: cell.queued_after, keys: cell.distinct_keys, statuses: cell.statuses, refusals: cell.refusals, errors: cell.errors, samples: cell.refusal_samples?.map((x) => x.slice(0, 300)) })}` : ""}`,
+        );
+      }
+    }
+  }
+  return { fans: opts.stormFans, cells };
+}
+
 /**
  * Fans poll at their own cadence while the DO admits at the organizer's rate: every fan (the
  * crowd phase, until the renewal wave has passed), or only the fans the admissions can reach
@@ -349,12 +489,14 @@ async function pacedPhase({ label, joinedAtMs, frontOnly = false }) {
   const startedAt = Date.now();
   const minS = frontOnly ? opts.frontS : opts.pacedMinS;
   const maxS = frontOnly ? opts.frontS : opts.pacedMaxS;
-  // Front only: the places the admissions can reach during the phase, and a margin.
-  const onlySeqUpTo = frontOnly
+  // Front only: the places the admissions can reach during the phase, and a margin. The DO
+  // admits in key order and `watermark` counts the admissions so far, so the fans it can reach
+  // are those up to that rank (the fans' place in key order) plus the phase's admissions.
+  const onlyRankUpTo = frontOnly
     ? config.watermark + Math.ceil((opts.admitPerMinute / 60) * (opts.frontS + 30)) + 100
     : null;
   log(
-    `${label}: admit_per_minute ${config.admit_per_minute}, ${config.queued} queued, watermark ${config.watermark}; ${frontOnly ? `only fans up to seq ${onlySeqUpTo} poll (the rest stay queued)` : "every fan polls"} at its own cadence (${((startedAt - joinedAtMs) / 1000).toFixed(0)} s after the joins)`,
+    `${label}: admit_per_minute ${config.admit_per_minute}, ${config.queued} queued, watermark ${config.watermark}; ${frontOnly ? `only fans up to rank ${onlyRankUpTo} in key order poll (the rest stay queued)` : "every fan polls"} at its own cadence (${((startedAt - joinedAtMs) / 1000).toFixed(0)} s after the joins)`,
   );
   const groups = ctx.target.processGroups();
   const samples = [];
@@ -395,7 +537,7 @@ async function pacedPhase({ label, joinedAtMs, frontOnly = false }) {
       endAtMs,
       maxInFlight: opts.maxInFlight,
       checkoutWindowMs: opts.checkoutWindowS * 1000,
-      onlySeqUpTo,
+      onlyRankUpTo,
       // Spread the first polls over the cadence the fans are about to get (10 s at the back).
       spreadFirstS: frontOnly ? 1 : 10,
     },
@@ -423,7 +565,7 @@ async function pacedPhase({ label, joinedAtMs, frontOnly = false }) {
   return {
     label,
     front_only: frontOnly,
-    only_seq_up_to: onlySeqUpTo,
+    only_rank_up_to: onlyRankUpTo,
     config,
     started_at_ms: startedAt,
     joined_at_ms: joinedAtMs,
@@ -436,7 +578,7 @@ async function pacedPhase({ label, joinedAtMs, frontOnly = false }) {
 }
 
 /** V8 CPU profile of the isolate: the no-op route, then polls (bench/lib/profile.mjs). */
-async function profilePolls(vars, countedBundle) {
+async function profilePolls(vars, countedBundle, stormShowId) {
   await ctx.target.stop();
   log("restarting miniflare with the V8 inspector for the CPU profile (state kept)");
   ctx.target = await startMiniflare({ dir: workDir, bundle: countedBundle, vars, inspector: true });
@@ -447,17 +589,20 @@ async function profilePolls(vars, countedBundle) {
   // Every fan back to a one-second cadence (up to 10 s for the last ones), not measured.
   await runCell("poll", connections, 8);
   const out = { connections, duration_s: 3 };
-  for (const kind of ["noop", "poll"]) {
+  for (const kind of ["noop", "poll", ...(stormShowId ? ["join"] : [])]) {
     let session = null;
     let raw = null;
-    const cell = await runCell(kind, connections, 3, {
+    const hooks = {
       onStart: async () => {
         session = await startProfile(ctx.target.inspector);
       },
       onDone: async () => {
         raw = await session?.stop();
       },
-    });
+    };
+    // Joins: a storm on a show of its own (every fan once), as long as it lasts.
+    const cell =
+      kind === "join" ? await stormCell(stormShowId, connections, hooks) : await runCell(kind, connections, 3, hooks);
     if (!raw) throw new Error("the CPU profile did not complete");
     out[kind] = { ok_per_s: cell.ok_per_s, ...summarizeProfile(raw, countedBundle, { requests: cell.ok }) };
     log(
@@ -525,14 +670,24 @@ try {
   for (const probe of ["/v1/dev/noop", "/healthz"]) await call(ctx.target.url, "GET", probe, { expect: 200 });
 
   ctx.organizerKey = `osk_bench_${randomBytes(24).toString("hex")}`;
-  const [show] = await createBenchShows(ctx.target.url, {
+  // One show for the queue, and for the join storm a fresh one per cell (+ warm-up, + profile).
+  const stormShows = opts.storm ? opts.rounds * opts.levels.length + 1 + (opts.profile ? 1 : 0) : 0;
+  const [show, ...others] = await createBenchShows(ctx.target.url, {
     organizerKey: ctx.organizerKey,
     capacity: 1000,
-    count: 1,
+    count: 1 + stormShows,
     log,
   });
   ctx.showId = show.showId;
   await patchRoom({ enabled: true, paused: true, ...opts.throughputRoom });
+  const stormShowIds = others.map((o) => o.showId);
+  for (const showId of stormShowIds) {
+    await call(ctx.target.url, "PATCH", `/v1/admin/shows/${showId}/waiting-room`, {
+      token: ctx.organizerKey,
+      json: { enabled: true, paused: true },
+      expect: 200,
+    });
+  }
 
   const fanIds = Array.from({ length: opts.fans }, (_, k) => `fan_wr_${stamp}_${k}`);
   const { FAN_JWT_ISSUER: issuer, FAN_JWT_AUDIENCE: audience } = wranglerVars();
@@ -541,6 +696,9 @@ try {
   ctx.fans = await forkReady(path.join(root, "bench", "waiting-room", "fans.mjs"));
   await ask(ctx.fans, "init", { url: ctx.target.url, tokensFile, fanIds });
   if (opts.autocannon) ctx.autocannon = await forkReady(path.join(root, "bench", "loadgen.mjs"));
+
+  // The join storm first, on shows of its own (the queue's show is untouched).
+  if (opts.storm) result.storm = await joinStorm(stormShowIds);
 
   // Joins: every fan gets its place (a DO call each, by design), with the room paused.
   log(`${opts.fans} fans join show ${ctx.showId} (${opts.joinConcurrency} at a time)`);
@@ -562,15 +720,35 @@ try {
       timeoutMs: 240_000,
     },
   );
+  // The isolate's last arrival batch goes out 250 ms after its first arrival (and a door, if
+  // the code has one, forwards once a second).
+  for (let i = 0; i < 20; i++) {
+    await sleep(500);
+    if (i >= 2 && (await roomStats()).queued >= join.created) break;
+  }
   const afterJoin = await doCalls();
   const joinedStats = await roomStats();
   if (joinCpu) joinCpu.cores["load generator"] = join.cpu_s / join.wall_s;
-  result.join = { ...join, cpu: joinCpu, do_calls: diffCalls(beforeJoin, afterJoin), room: joinedStats };
+  result.join = {
+    ...join,
+    cpu: joinCpu,
+    do_calls: diffCalls(beforeJoin, afterJoin),
+    do_calls_all: diffReceived(beforeJoin, afterJoin),
+    room: joinedStats,
+  };
   log(
-    `joined: ${join.created} new places in ${join.wall_s.toFixed(1)} s (${join.ok_per_s.toFixed(0)}/s), ${joinedStats.queued} queued, seq ${join.min_seq}–${join.max_seq}, ticket TTL ${join.ticket_ttl_s} s${Object.keys(join.refusals).length ? ` ⚠ ${JSON.stringify(join.refusals)}` : ""}`,
+    `joined: ${join.created} new places in ${join.wall_s.toFixed(1)} s (${join.ok_per_s.toFixed(0)}/s), ${joinedStats.queued} queued, ${join.distinct_keys} distinct queue keys (${join.pre_queue_keys} pre-queue, ${join.keys_outside_their_request} outside their request's time), edge → DO calls ${JSON.stringify(diffAll(beforeJoin, afterJoin))}, Show DO received ${JSON.stringify(diffReceived(beforeJoin, afterJoin))}, ticket TTL ${join.ticket_ttl_s} s${join.retried_5xx ? ` ⚠ ${join.retried_5xx} joins retried after a 5xx: ${JSON.stringify(join.refusal_samples.map((x) => x.slice(0, 200)))}` : ""}${Object.keys(join.refusals).length ? ` ⚠ ${JSON.stringify(join.refusals)}` : ""}`,
   );
-  if (joinedStats.queued !== opts.fans || join.created !== opts.fans) {
-    throw new Error(`expected ${opts.fans} queued fans, the room has ${joinedStats.queued} (created ${join.created})`);
+  // A join that failed after its arrival was recorded is answered 200 (the same place) on retry.
+  // Fans still refused after three tries hold a place they never learnt of: reported, and left
+  // out of the fans (their places are admitted in turn like any other and never polled).
+  if (join.ok !== opts.fans) {
+    log(`⚠ ${opts.fans - join.ok} fans got no answer but a 5xx after three tries; the rest go on`);
+  }
+  if (joinedStats.queued < join.ok || join.distinct_keys !== join.ok) {
+    throw new Error(
+      `expected ${opts.fans} queued fans, the room has ${joinedStats.queued} (answered ${join.ok}, created ${join.created}, distinct keys ${join.distinct_keys})`,
+    );
   }
 
   await patchRoom({ paused: false });
@@ -580,7 +758,7 @@ try {
   if (opts.frontS > 0) {
     result.front = await pacedPhase({ label: "front-only phase", joinedAtMs: join.ended_at_ms, frontOnly: true });
   }
-  if (opts.profile) result.profile = await profilePolls(vars, counted.path);
+  if (opts.profile) result.profile = await profilePolls(vars, counted.path, stormShowIds.shift());
 
   result.finished_at = new Date().toISOString();
   result.duration_s = (performance.now() - t0) / 1000;

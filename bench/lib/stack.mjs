@@ -167,8 +167,27 @@ export async function startWrangler({ dir, bundle, vars }) {
   };
 }
 
+/**
+ * wrangler.toml's Rate Limiting bindings with limits no benchmark reaches. A bench crowd comes
+ * from one address (Miniflare sets `CF-Connecting-IP: 127.0.0.1`), so the production per-address
+ * limit (20,000 per 10 s) would refuse a join storm, and the per-fan limits would refuse the
+ * closed-loop cells; the bindings stay, so every request still makes the limiter calls it makes
+ * in production (without them the Worker's limiter fails open and logs an error per request).
+ */
+export function benchRateLimits() {
+  const text = readFileSync(path.join(root, "wrangler.toml"), "utf8");
+  const limits = {};
+  for (const block of text.split(/^\[\[ratelimits\]\]\s*$/m).slice(1)) {
+    const name = block.match(/^name\s*=\s*"([^"]+)"/m)?.[1];
+    const namespaceId = block.match(/^namespace_id\s*=\s*"([^"]+)"/m)?.[1];
+    const period = Number(block.match(/period\s*=\s*(\d+)/)?.[1] ?? 60);
+    if (name) limits[name] = { namespace_id: namespaceId, simple: { limit: 1_000_000_000, period } };
+  }
+  return limits;
+}
+
 /** The same bundle served by workerd directly (bench/miniflare-host.mjs), no proxy in front. */
-export async function startMiniflare({ dir, bundle, vars, inspector = false }) {
+export async function startMiniflare({ dir, bundle, vars, inspector = false, ratelimits = benchRateLimits() }) {
   const port = await freePort();
   const inspectorPort = inspector ? await freePort() : undefined;
   const configFile = path.join(dir, "miniflare.json");
@@ -180,6 +199,7 @@ export async function startMiniflare({ dir, bundle, vars, inspector = false }) {
       inspectorPort,
       persistTo: path.join(dir, "miniflare-state"),
       bindings: vars,
+      ratelimits,
     }),
   );
   const logFile = path.join(dir, "miniflare.log");

@@ -3,7 +3,8 @@
 // does not follow its imports. The bundle's text is kept byte for byte except its closing
 // `export { … }` block, which becomes as many empty lines (so the source map still maps every
 // line of it); the entry follows inside a function scope, so none of its names can collide with
-// the bundle's top-level ones, and the module exports the counted class and handler instead.
+// the bundle's top-level ones, and the module exports the counted class and handler instead
+// (any other export, such as another Durable Object class, unchanged).
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,6 +28,11 @@ export function writeCountingBundle(bundlePath) {
   const defaultLocal = exported.get("default");
   if (!showLocal || !defaultLocal) throw new Error(`the bundle does not export ShowDO and default: ${block}`);
 
+  // Any other class the bundle exports (another Durable Object, say) is exported unchanged.
+  const others = [...exported]
+    .filter(([name]) => name !== "ShowDO" && name !== "default")
+    .map(([name, local]) => `, ${local} as ${name}`)
+    .join("");
   const entry = readFileSync(entryFile, "utf8");
   if (!entry.includes(IMPORT_LINE) || !entry.includes(EXPORT_LINE)) {
     throw new Error(`${entryFile} must keep its import and export lines as counting-bundle.mjs expects them`);
@@ -42,7 +48,7 @@ export function writeCountingBundle(bundlePath) {
     `const __benchCounted = (() => {\n${body}\n})();\n`,
     "const __benchShowDO = __benchCounted.CountedShowDO;\n",
     "const __benchDefault = __benchCounted.countedWorker;\n",
-    "export { __benchShowDO as ShowDO, __benchDefault as default };\n",
+    `export { __benchShowDO as ShowDO, __benchDefault as default${others} };\n`,
   ].join("");
   const out = path.join(path.dirname(bundlePath), "counted.js");
   writeFileSync(out, counted);

@@ -6,18 +6,22 @@
 // from the moment the answer arrived (what a browser's setTimeout does), which is never before
 // the ticket's `nxt` claim; a 429 would push it back by Retry-After. Nothing is re-signed here:
 // the ticket sent is always the one the server issued last. Tickets are only decoded (not
-// verified) to read `seq` and `exp`.
+// verified) to read the queue key `k: [ms, rnd]` (drawn at the edge when the fan arrived) and
+// `exp`. After the joins every fan gets its `rank`: its place in key order among the fans, 1
+// first — the order the DO must admit them in.
 //
 // Three kinds of work, one at a time:
 //   join    every fan joins the show's queue (POST /v1/waiting-room/sessions), `concurrency` at once
+//   storm   the join storm: every fan (or the first `count`) joins another show's queue as fast as
+//           `connections` closed-loop connections allow; the fans' own places are left alone
 //   closed  a closed loop for `durationS` on `connections` keep-alive connections: each free
 //           connection sends the next request at once — for "noop", GET /v1/dev/noop; for
 //           "poll", the poll of the fan whose turn to poll is the earliest, waiting for it if no
 //           fan may poll yet. The no-op and the polls go through the same client code, so their
 //           rates compare the server, not two clients.
 //   paced   open loop until `endAtMs`: every fan polls at its own cadence, as real fans would
-//           (at most `maxInFlight` at once; lateness is recorded), or only the fans up to
-//           `onlySeqUpTo` (the others stay queued without polling).
+//           (at most `maxInFlight` at once; lateness is recorded), or only the fans up to rank
+//           `onlyRankUpTo` (the others stay queued without polling).
 //
 // Which answers needed the DO is counted by the orchestrator, at the DO binding; seen from here,
 // an admission can only come from the DO, and a ticket whose `exp` moved was renewed (by the
@@ -75,6 +79,9 @@ class DueHeap {
 const heap = new DueHeap();
 
 const claimsOf = (ticket) => JSON.parse(Buffer.from(ticket.split(".")[1], "base64url").toString("utf8"));
+/** The queue key a ticket carries (`k: [ms, rnd]`), or null. */
+const keyOf = (claims) => (Array.isArray(claims.k) ? { ms: claims.k[0], rnd: claims.k[1] } : null);
+const compareKeys = (a, b) => a.ms - b.ms || a.rnd - b.rnd;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** Counts and latencies of one piece of work; `timeline` buckets by wall-clock second. */
@@ -130,6 +137,7 @@ class Recorder {
       admitted_answers: this.admitted,
       exp_moved_answers: this.expMoved,
       other_status_answers: this.otherStatus,
+      key_changed_answers: this.keyChanged ?? 0,
       waits_for_a_due_fan: this.waits,
       latency_ms: {
         p50: pct(0.5),
@@ -144,6 +152,12 @@ class Recorder {
       timeline: this.timeline ? [...this.timeline.values()].sort((a, b) => a.t - b.t) : undefined,
     };
   }
+}
+
+/** The first few refused answers' bodies, to say what went wrong. */
+const refusalSamples = [];
+function sampleRefusal(status, text) {
+  if (refusalSamples.length < 5) refusalSamples.push(`${status} ${text.slice(0, 3000)}`);
 }
 
 function refusalCode(status, text) {
@@ -207,7 +221,7 @@ async function poll(pool, fan, rec, { checkoutWindowMs }) {
     fan.status = "admitted";
     rec.admissions.push({
       fan: fan.i,
-      seq: fan.seq,
+      rank: fan.rank,
       // The admission token expires one checkout window after the DO admitted the fan.
       admitted_at_ms: body.admission_expires_at_ms - checkoutWindowMs,
       seen_at_ms: now,
@@ -221,7 +235,8 @@ async function poll(pool, fan, rec, { checkoutWindowMs }) {
   }
   fan.ticket = body.ticket;
   fan.exp = claims.exp;
-  if (claims.seq !== undefined && claims.seq !== null) fan.seq = claims.seq;
+  const key = keyOf(claims);
+  if (key && fan.key && compareKeys(key, fan.key) !== 0) rec.keyChanged = (rec.keyChanged ?? 0) + 1;
   fan.pollAfterMs = body.poll_after_ms;
   // As a browser would: poll again poll_after_ms after this answer arrived (never before `nxt`).
   fan.due = Math.max(now + body.poll_after_ms, claims.nxt);
@@ -251,6 +266,7 @@ async function join({ showId, concurrency }, hooks) {
   const body = JSON.stringify({ show_id: showId });
   let next = 0;
   let created = 0;
+  let retried5xx = 0;
   hooks.start();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -260,16 +276,32 @@ async function join({ showId, concurrency }, hooks) {
       while (next < fans.length) {
         const fan = fans[next++];
         const s = performance.now();
+        const sentAt = Date.now();
         try {
-          const response = await pool.request({
+          let response = await pool.request({
             method: "POST",
             path: "/v1/waiting-room/sessions",
             headers: { authorization: fan.auth, "content-type": "application/json" },
             body,
           });
-          const text = await response.body.text();
+          let text = await response.body.text();
+          // A 5xx is the server's failure: a fan's app tries again (up to three times), and
+          // the retries are counted and reported; the queue needs every fan.
+          for (let attempt = 0; response.statusCode >= 500 && attempt < 3; attempt++) {
+            retried5xx++;
+            sampleRefusal(response.statusCode, text);
+            await sleep(100);
+            response = await pool.request({
+              method: "POST",
+              path: "/v1/waiting-room/sessions",
+              headers: { authorization: fan.auth, "content-type": "application/json" },
+              body,
+            });
+            text = await response.body.text();
+          }
           rec.latencies.push(performance.now() - s);
           if (response.statusCode !== 201 && response.statusCode !== 200) {
+            sampleRefusal(response.statusCode, text);
             const code = refusalCode(response.statusCode, text);
             rec.refusals[code] = (rec.refusals[code] ?? 0) + 1;
             fan.status = "gone";
@@ -284,7 +316,10 @@ async function join({ showId, concurrency }, hooks) {
             sessionId: answer.session_id,
             path: `/v1/waiting-room/sessions/${answer.session_id}`,
             ticket: answer.ticket,
-            seq: claims.seq,
+            key: keyOf(claims),
+            position: answer.position,
+            positionRange: answer.position_range,
+            sentAt,
             exp: claims.exp,
             iat: claims.iat,
             joinedAt: Date.now(),
@@ -303,17 +338,101 @@ async function join({ showId, concurrency }, hooks) {
   hooks.done();
   await pool.close();
   const { admissions: _a, ...summary } = rec.summary(wallS, (cpu.user + cpu.system) / 1e6);
-  const seqs = fans.filter((f) => typeof f.seq === "number").map((f) => f.seq);
+  // Ranks: the fans in key order, 1 first — the order the DO must admit them in.
+  const keyed = fans.filter((f) => f.key).sort((a, b) => compareKeys(a.key, b.key));
+  keyed.forEach((f, i) => {
+    f.rank = i + 1;
+  });
+  // A key's time is the edge's clock at arrival (the same machine's clock here): between the
+  // moment the join was sent and its answer came back, but for the pre-queue's 0.
+  const keyOutsideItsRequest = keyed.filter(
+    (f) => f.key.ms !== 0 && (f.key.ms < f.sentAt - 2 || f.key.ms > f.joinedAt + 2),
+  ).length;
   return {
     ...summary,
     started_at_ms: startedAt,
     ended_at_ms: Date.now(),
     created,
     fans_waiting: fans.filter((f) => f.status === "waiting").length,
-    distinct_seqs: new Set(seqs).size,
-    min_seq: seqs.length ? Math.min(...seqs) : null,
-    max_seq: seqs.length ? Math.max(...seqs) : null,
+    distinct_keys: new Set(keyed.map((f) => `${f.key.ms}:${f.key.rnd}`)).size,
+    pre_queue_keys: keyed.filter((f) => f.key.ms === 0).length,
+    key_ms_range: keyed.length ? [keyed[0].key.ms, keyed.at(-1).key.ms] : null,
+    keys_outside_their_request: keyOutsideItsRequest,
+    retried_5xx: retried5xx,
     ticket_ttl_s: fans[0]?.exp && fans[0]?.iat ? fans[0].exp - fans[0].iat : null,
+    refusal_samples: refusalSamples.splice(0),
+  };
+}
+
+/**
+ * The join storm: fans join `showId` (a show of its own, so their real places elsewhere are left
+ * alone) in a closed loop on `connections` connections, each sending the next fan's join as soon
+ * as the previous answer is read — as fast as the machine allows, through the same client code
+ * as the no-op cells. Each join is answered at the edge; the answers are only checked (201, a
+ * ticket with a key, all keys distinct).
+ */
+async function storm({ showId, connections, count }, hooks) {
+  const pool = new Pool(baseUrl, { connections, pipelining: 1 });
+  const rec = new Recorder();
+  const body = JSON.stringify({ show_id: showId });
+  const n = Math.min(count ?? fans.length, fans.length);
+  const keys = new Set();
+  let next = 0;
+  let created = 0;
+  let noKey = 0;
+  hooks.start();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const startedAt = Date.now();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (next < n) {
+        const fan = fans[next++];
+        const s = performance.now();
+        try {
+          const response = await pool.request({
+            method: "POST",
+            path: "/v1/waiting-room/sessions",
+            headers: { authorization: fan.auth, "content-type": "application/json" },
+            body,
+          });
+          const text = await response.body.text();
+          rec.latencies.push(performance.now() - s);
+          const klass = `${Math.floor(response.statusCode / 100)}xx`;
+          rec.statuses[klass] = (rec.statuses[klass] ?? 0) + 1;
+          if (response.statusCode !== 201) {
+            sampleRefusal(response.statusCode, text);
+            const code = refusalCode(response.statusCode, text);
+            rec.refusals[code] = (rec.refusals[code] ?? 0) + 1;
+            continue;
+          }
+          created++;
+          rec.ok++;
+          const key = keyOf(claimsOf(JSON.parse(text).ticket));
+          if (key) keys.add(`${key.ms}:${key.rnd}`);
+          else noKey++;
+        } catch {
+          rec.errors++;
+        }
+      }
+    }),
+  );
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  hooks.done();
+  await pool.close();
+  const { admissions: _a, ...summary } = rec.summary(wallS, (cpu.user + cpu.system) / 1e6);
+  return {
+    kind: "join",
+    connections,
+    ...summary,
+    started_at_ms: startedAt,
+    ended_at_ms: Date.now(),
+    joins: n,
+    created,
+    distinct_keys: keys.size,
+    tickets_without_key: noKey,
+    refusal_samples: refusalSamples.splice(0),
   };
 }
 
@@ -363,13 +482,13 @@ async function closed({ kind, connections, durationS, checkoutWindowMs }, hooks)
   return { kind, connections, duration_s: durationS, ...rec.summary(wallS, (cpu.user + cpu.system) / 1e6) };
 }
 
-async function paced({ endAtMs, maxInFlight, checkoutWindowMs, onlySeqUpTo = null, spreadFirstS = 0 }, hooks) {
+async function paced({ endAtMs, maxInFlight, checkoutWindowMs, onlyRankUpTo = null, spreadFirstS = 0 }, hooks) {
   const pool = new Pool(baseUrl, { connections: maxInFlight, pipelining: 1 });
   const rec = new Recorder({ timeline: true });
   const lateness = [];
   let inFlight = 0;
   let capHits = 0;
-  // With `onlySeqUpTo`, fans further back stay in the queue but do not poll during this phase.
+  // With `onlyRankUpTo`, fans further back stay in the queue but do not poll during this phase.
   const parked = [];
   hooks.start();
   const cpu0 = process.cpuUsage();
@@ -396,7 +515,7 @@ async function paced({ endAtMs, maxInFlight, checkoutWindowMs, onlySeqUpTo = nul
           break;
         }
         const fan = heap.pop();
-        if (onlySeqUpTo !== null && fan.seq > onlySeqUpTo) {
+        if (onlyRankUpTo !== null && fan.rank > onlyRankUpTo) {
           parked.push(fan);
           continue;
         }
@@ -455,23 +574,25 @@ function state() {
     cadence[f.pollAfterMs ?? "none"] = (cadence[f.pollAfterMs ?? "none"] ?? 0) + 1;
     if (f.pollAfterMs) offered += 1000 / f.pollAfterMs;
   }
-  const admittedSeqs = fans.filter((f) => f.status === "admitted").map((f) => f.seq);
-  const lastAdmitted = admittedSeqs.length ? Math.max(...admittedSeqs) : null;
+  const admittedRanks = fans.filter((f) => f.status === "admitted").map((f) => f.rank);
+  const lastAdmitted = admittedRanks.length ? Math.max(...admittedRanks) : null;
   return {
     by_status: by,
     // Admitted by the DO (a later fan was) but not polled since: no answer has said so yet.
-    waiting_below_last_admitted: waiting.filter((f) => lastAdmitted !== null && f.seq < lastAdmitted).map((f) => f.seq),
+    waiting_below_last_admitted: waiting
+      .filter((f) => lastAdmitted !== null && f.rank < lastAdmitted)
+      .map((f) => f.rank),
     waiting_by_poll_after_ms: cadence,
     // What the waiting fans ask for at their current cadence, whatever the server manages.
     offered_polls_per_s: offered,
     polls_per_fan_max: Math.max(0, ...fans.map((f) => f.polls)),
     refusals: fans.filter((f) => f.lastRefusal).map((f) => f.lastRefusal),
-    admitted_seqs: admittedSeqs,
-    waiting_min_seq: waiting.length ? Math.min(...waiting.map((f) => f.seq)) : null,
+    admitted_ranks: admittedRanks,
+    waiting_min_rank: waiting.length ? Math.min(...waiting.map((f) => f.rank)) : null,
   };
 }
 
-const handlers = { init, retarget, join, closed, paced, state };
+const handlers = { init, retarget, join, storm, closed, paced, state };
 
 if (process.send) {
   process.on("message", async (message) => {

@@ -109,6 +109,101 @@ function summarizeThroughput(result) {
   };
 }
 
+// ── the join storm ───────────────────────────────────────────────────────────────────────
+
+/**
+ * Joins/s against the same run's no-op req/s (each at its best level, medians over rounds, as
+ * the polls), the paired per-round ratios, and every edge → Show DO call made during the storm
+ * cells ÷ the joins.
+ */
+function summarizeStorm(result) {
+  const cells = result.storm?.cells;
+  if (!cells?.length) return null;
+  const levels = [...new Set(cells.map((c) => c.connections))].sort((a, b) => a - b);
+  const rows = levels.map((connections) => {
+    const row = { connections };
+    for (const kind of ["join", "noop"]) {
+      const runs = cells.filter((c) => c.kind === kind && c.connections === connections);
+      const worker = runs.map((r) => r.cpu?.cores?.["workerd (worker + DO)"]);
+      row[kind] = {
+        runs: runs.length,
+        ok_per_s: median(runs.map((r) => r.ok_per_s)),
+        ok_per_s_all: runs.map((r) => Math.round(r.ok_per_s)),
+        p50_ms: median(runs.map((r) => r.latency_ms?.p50)),
+        p95_ms: median(runs.map((r) => r.latency_ms?.p95)),
+        p99_ms: median(runs.map((r) => r.latency_ms?.p99)),
+        ok: sum(runs.map((r) => r.ok)),
+        not_ok: sum(runs.map((r) => (r.responses ?? 0) - (r.ok ?? 0))),
+        errors: sum(runs.map((r) => r.errors)),
+        worker_cores: median(worker),
+        worker_us_per_request: median(
+          runs.map((r, i) => (worker[i] && r.ok_per_s ? (worker[i] / r.ok_per_s) * 1e6 : null)),
+        ),
+        loadgen_cores: median(runs.map((r) => r.cpu?.cores?.["load generator"])),
+        machine_cores: median(runs.map((r) => r.cpu?.machine_cores)),
+        outside_cores: median(runs.map((r) => r.cpu?.outside_cores)),
+      };
+    }
+    const joins = cells.filter((c) => c.kind === "join" && c.connections === connections);
+    const byMethod = {};
+    for (const c of joins)
+      for (const [k, v] of Object.entries(c.do_calls_by_method ?? {})) byMethod[k] = (byMethod[k] ?? 0) + v;
+    row.join.do_calls = sum(joins.map((c) => c.do_calls));
+    row.join.do_calls_by_method = byMethod;
+    row.join.arrival_items = sum(joins.map((c) => c.arrival_items));
+    row.join.do_calls_per_join = row.join.ok ? row.join.do_calls / row.join.ok : null;
+    row.join.places_short = sum(joins.map((c) => c.created - c.queued_after));
+    row.join.duplicate_keys = sum(joins.map((c) => c.created - c.distinct_keys));
+    row.join.seconds = median(joins.map((c) => c.wall_s));
+    const paired = [...new Set(cells.map((c) => c.round))].map((round) => {
+      const at = (kind) => cells.find((c) => c.kind === kind && c.connections === connections && c.round === round);
+      return at("join") && at("noop") ? at("join").ok_per_s / at("noop").ok_per_s : null;
+    });
+    row.ratio = row.join.ok_per_s / row.noop.ok_per_s;
+    row.ratio_paired_median = median(paired);
+    row.ratio_paired_all = paired.map((x) => (x === null ? null : Math.round(x * 1000) / 1000));
+    return row;
+  });
+  const peak = (kind) => rows.reduce((a, b) => ((b[kind].ok_per_s ?? 0) > (a[kind].ok_per_s ?? 0) ? b : a));
+  const joinPeak = peak("join");
+  const noopPeak = peak("noop");
+  const joinCells = cells.filter((c) => c.kind === "join");
+  const joins = sum(joinCells.map((c) => c.ok));
+  const doCalls = sum(joinCells.map((c) => c.do_calls));
+  const byMethod = {};
+  for (const c of joinCells)
+    for (const [k, v] of Object.entries(c.do_calls_by_method ?? {})) byMethod[k] = (byMethod[k] ?? 0) + v;
+  const ratio = joinPeak.join.ok_per_s / noopPeak.noop.ok_per_s;
+  const doCallsPerJoin = joins ? doCalls / joins : null;
+  return {
+    fans: result.storm.fans,
+    levels: rows,
+    headline: {
+      joins_per_s: joinPeak.join.ok_per_s,
+      joins_connections: joinPeak.connections,
+      noop_per_s: noopPeak.noop.ok_per_s,
+      noop_connections: noopPeak.connections,
+      ratio,
+      same_level: rows.map((r) => ({ connections: r.connections, ratio: r.ratio, paired: r.ratio_paired_median })),
+      joins,
+      do_calls: doCalls,
+      do_calls_by_method: byMethod,
+      do_calls_per_join: doCallsPerJoin,
+      places_short: sum(joinCells.map((c) => c.created - c.queued_after)),
+      duplicate_keys: sum(joinCells.map((c) => c.created - c.distinct_keys)),
+      not_201: sum(joinCells.map((c) => (c.responses ?? 0) - (c.ok ?? 0))) + sum(joinCells.map((c) => c.errors)),
+      meets_ratio: ratio >= result.options.stormRatioTarget,
+      meets_do_calls: doCallsPerJoin !== null && doCallsPerJoin <= result.options.stormDoCallsTarget,
+    },
+  };
+}
+
+/** The issue's storm line, exactly: `joins: <joins/s> vs no-op <req/s> (<ratio>), DO calls per join <x>`. */
+export function stormLine(storm) {
+  const h = storm.headline;
+  return `joins: ${Math.round(h.joins_per_s)} vs no-op ${Math.round(h.noop_per_s)} (${h.ratio.toFixed(2)}), DO calls per join ${h.do_calls_per_join === null ? "–" : Number(h.do_calls_per_join.toPrecision(2))}`;
+}
+
 // ── 2. the DO calls while fans poll at their own cadence ─────────────────────────────────
 
 function summarizePhaseDo(phase) {
@@ -243,15 +338,16 @@ function summarizeAdmission(phase) {
     windows.push(hi - lo);
   }
   const within1 = windows.filter((n) => Math.abs(n - apm) <= 1).length;
-  // FIFO: sorted by sequence number, admission times never go backwards.
-  const bySeq = [...seen].sort((x, y) => x.seq - y.seq);
+  // FIFO: in key order (the fans' rank, from the keys their tickets carry), admission times
+  // never go backwards.
+  const byRank = [...seen].sort((x, y) => x.rank - y.rank);
   let inversions = 0;
-  for (let i = 1; i < bySeq.length; i++) if (bySeq[i].admitted_at_ms < bySeq[i - 1].admitted_at_ms) inversions++;
-  const seqs = bySeq.map((x) => x.seq);
-  const seenSeqs = new Set(seqs);
+  for (let i = 1; i < byRank.length; i++) if (byRank[i].admitted_at_ms < byRank[i - 1].admitted_at_ms) inversions++;
+  const ranks = byRank.map((x) => x.rank);
+  const seenRanks = new Set(ranks);
   const unseen = new Set(phase.state?.waiting_below_last_admitted ?? []);
   const missing = [];
-  for (let q = seqs[0]; seqs.length && q <= seqs.at(-1); q++) if (!seenSeqs.has(q)) missing.push(q);
+  for (let q = ranks[0]; ranks.length && q <= ranks.at(-1); q++) if (!seenRanks.has(q)) missing.push(q);
   // A skipped place: passed by the admissions without being admitted (and not just unpolled since).
   const gaps = missing.filter((q) => !unseen.has(q)).length;
   const span = tickTimes.length > 1 ? (tickTimes.at(-1) - tickTimes[0]) / 60_000 : null;
@@ -298,8 +394,8 @@ function summarizeAdmission(phase) {
       },
       gaps_over_1_1s: lateTicks.length,
       fifo_inversions: inversions,
-      seq_gaps: gaps,
-      seq_range: seqs.length ? [seqs[0], seqs.at(-1)] : null,
+      rank_gaps: gaps,
+      rank_range: ranks.length ? [ranks[0], ranks.at(-1)] : null,
       admitted_not_yet_seen: missing.length - gaps,
     },
   };
@@ -335,7 +431,7 @@ function bounds(result, s) {
       .map((b) => `${b.name.replace(" (jose)", "")} ${fmt(b.us_per_request)} µs`)
       .join(", ");
     out.push(
-      `V8 profile of the isolate (${p.connections} connections, profiler attached, so absolute µs are inflated — read the shares): a poll takes ${fmt(p.poll.busy_us_per_request)} µs of isolate time vs ${fmt(p.noop.busy_us_per_request)} µs for the no-op route; what a poll adds, by source: ${diff}. jose (the queue ticket checked and a new one signed on every poll) is ${pct(jose?.share)} of a poll's isolate time: ${joseFunctions}. \`rawKey\` is jose importing the HMAC key (crypto.subtle.importKey) on every sign and verify, which it does when it is handed the secret as bytes rather than a CryptoKey.`,
+      `V8 profile of the isolate (${p.connections} connections, profiler attached, so absolute µs are inflated — read the shares): a poll takes ${fmt(p.poll.busy_us_per_request)} µs of isolate time vs ${fmt(p.noop.busy_us_per_request)} µs for the no-op route; what a poll adds, by source: ${diff}. jose (the queue ticket checked and a new one signed on every poll) is ${pct(jose?.share)} of a poll's isolate time: ${joseFunctions}.`,
     );
   }
   const d = s.do_share;
@@ -352,9 +448,39 @@ function bounds(result, s) {
   out.push(
     `Admission rate: ${fr ? `with only the front of the queue polling, ${fmt(fr.admitted_last_minute.median)}/min for ${fmt(fr.admit_per_minute)} configured (${pct(fr.admitted_last_minute.error_share, 2)}); ` : ""}with the whole crowd polling, ${fmt(a.admitted_last_minute.median)}/min (${pct(a.admitted_last_minute.error_share, 2)}). Admissions happen at the alarm's tick and whenever a poll reaches the DO; gaps of more than 1.1 s between admissions: ${fmt(a.seen.gaps_over_1_1s)} in the crowd phase (worst ${fmt(a.seen.tick_interval_ms.max)} ms, largest single admission ${fmt(a.seen.per_tick.max)})${fr ? `, ${fmt(fr.seen.gaps_over_1_1s)} in the front-only phase (worst ${fmt(fr.seen.tick_interval_ms.max)} ms)` : ""}. Locally the DO's alarm runs on the thread the edge's polls keep busy.`,
   );
+  const st = s.storm;
+  if (st) {
+    const h = st.headline;
+    const hr = st.levels.find((r) => r.connections === h.joins_connections);
+    out.push(
+      `Join storm: answered at the edge (fan token verified, body validated, the room status from the isolate's one-second cache, a key drawn, the ticket signed; the DO learns of the arrivals in batches: per isolate every 250 ms, through the location's door once a second where the code has one), so joins/s are bounded by the same one thread as the no-op route: ${st.levels
+        .map(
+          (r) =>
+            `at ${r.connections} connections ${fmt(r.join.worker_cores, 2)} cores for ${fmt(r.join.ok_per_s)} joins/s vs ${fmt(r.noop.worker_cores, 2)} for ${fmt(r.noop.ok_per_s)} no-op req/s, i.e. ${fmt(r.join.worker_us_per_request)} vs ${fmt(r.noop.worker_us_per_request)} µs of isolate CPU per answer`,
+        )
+        .join(
+          "; ",
+        )}. That isolate time includes the DO's own work on the batches here (one thread for both; in production the DO has its own). The machine was ${fmt(hr.join.machine_cores, 2)} of ${result.machine.cores} cores busy (load generator ${fmt(hr.join.loadgen_cores, 2)}, outside ${fmt(hr.join.outside_cores, 2)}). DO calls during the storm cells: ${methodsText(h.do_calls_by_method)} for ${fmt(h.joins)} joins = ${fmt(h.do_calls_per_join, 4)} per join.`,
+    );
+    if (result.profile?.join) {
+      const p = result.profile;
+      const diff = profileDiff({ "noop-do": p.noop, hold: p.join })
+        .filter((b) => b.extra_us >= 5)
+        .slice(0, 8)
+        .map((b) => `${b.name} +${fmt(b.extra_us)} µs`)
+        .join(", ");
+      const fns = p.join.by_function
+        .slice(0, 8)
+        .map((b) => `${b.name} ${fmt(b.us_per_request)} µs`)
+        .join(", ");
+      out.push(
+        `V8 profile of a join storm (${p.connections} connections, profiler attached: read the shares): a join takes ${fmt(p.join.busy_us_per_request)} µs of isolate time vs ${fmt(p.noop.busy_us_per_request)} µs for the no-op route; what a join adds, by source: ${diff}. Heaviest functions: ${fns}.`,
+      );
+    }
+  }
   if (result.join) {
     out.push(
-      `Joins (a DO call and a SQLite write each, by design): ${fmt(result.join.ok_per_s)}/s at ${result.options.joinConcurrency} in flight, p50 ${fmt(result.join.latency_ms.p50)} ms, with the isolate at ${fmt(result.join.cpu?.cores?.["workerd (worker + DO)"], 2)} cores.`,
+      `The fans taking their places (answered at the edge): ${fmt(result.join.ok_per_s)}/s at ${result.options.joinConcurrency} in flight, p50 ${fmt(result.join.latency_ms.p50)} ms, with the isolate at ${fmt(result.join.cpu?.cores?.["workerd (worker + DO)"], 2)} cores; DO calls ${methodsText(result.join.do_calls_all ?? {})}.`,
     );
   }
   return out;
@@ -367,7 +493,9 @@ export function summarize(result) {
     admission: summarizeAdmission(result.admission),
     front: result.front ? summarizeAdmission(result.front) : null,
     front_do_share: result.front ? summarizePhaseDo(result.front) : null,
+    storm: summarizeStorm(result),
   };
+  if (s.storm) s.storm.line = stormLine(s.storm);
   s.do_share.meets_target = s.do_share.do_share < result.options.doShareTarget;
   s.bounds = bounds(result, s);
   const outside = median(result.cells.map((c) => c.cpu?.outside_cores));
@@ -415,6 +543,37 @@ function throughputRows(t) {
   ]);
 }
 
+const stormHeader = [
+  "conn",
+  "no-op req/s",
+  "joins/s",
+  "joins ÷ no-op",
+  "paired ratio",
+  "no-op p50/p95 ms",
+  "join p50/p95 ms",
+  "DO calls / joins",
+  "places in the DO short / duplicate keys / non-201",
+  "isolate cores no-op / join",
+  "isolate µs/req no-op / join",
+  "outside cores",
+];
+function stormRows(st) {
+  return st.levels.map((r) => [
+    String(r.connections),
+    fmt(r.noop.ok_per_s),
+    fmt(r.join.ok_per_s),
+    pct(r.ratio),
+    pct(r.ratio_paired_median),
+    `${fmt(r.noop.p50_ms, 1)} / ${fmt(r.noop.p95_ms, 1)}`,
+    `${fmt(r.join.p50_ms, 1)} / ${fmt(r.join.p95_ms, 1)}`,
+    `${fmt(r.join.do_calls)} / ${fmt(r.join.ok)} = ${fmt(r.join.do_calls_per_join, 4)}`,
+    `${r.join.places_short} / ${r.join.duplicate_keys} / ${r.join.not_ok + r.join.errors}`,
+    `${fmt(r.noop.worker_cores, 2)} / ${fmt(r.join.worker_cores, 2)}`,
+    `${fmt(r.noop.worker_us_per_request)} / ${fmt(r.join.worker_us_per_request)}`,
+    fmt(r.join.outside_cores, 2),
+  ]);
+}
+
 const windowHeader = [
   "seconds",
   "polls answered/s",
@@ -441,13 +600,19 @@ function windowRows(d) {
 }
 
 function accuracyLine(a, label) {
-  return `${label}: admitted_last_minute median ${fmt(a.admitted_last_minute.median)} for ${fmt(a.admit_per_minute)} configured (${signed(a.admitted_last_minute.error)}, ${pct(a.admitted_last_minute.error_share, 2)}; range ${fmt(a.admitted_last_minute.min)}–${fmt(a.admitted_last_minute.max)} over ${a.stats_samples} samples); from the exact admission times: sliding minutes median ${fmt(a.seen.sliding_minute.median)} (range ${fmt(a.seen.sliding_minute.min)}–${fmt(a.seen.sliding_minute.max)}, ${pct(a.seen.sliding_minute.within_1)} within ±1); FIFO inversions ${a.seen.fifo_inversions}, skipped places ${a.seen.seq_gaps}`;
+  return `${label}: admitted_last_minute median ${fmt(a.admitted_last_minute.median)} for ${fmt(a.admit_per_minute)} configured (${signed(a.admitted_last_minute.error)}, ${pct(a.admitted_last_minute.error_share, 2)}; range ${fmt(a.admitted_last_minute.min)}–${fmt(a.admitted_last_minute.max)} over ${a.stats_samples} samples); from the exact admission times: sliding minutes median ${fmt(a.seen.sliding_minute.median)} (range ${fmt(a.seen.sliding_minute.min)}–${fmt(a.seen.sliding_minute.max)}, ${pct(a.seen.sliding_minute.within_1)} within ±1); FIFO inversions (admission order against key order) ${a.seen.fifo_inversions}, skipped places ${a.seen.rank_gaps}`;
 }
 
 function headlineLines(result, s, bold = (x) => x) {
   const t = s.throughput.headline;
   const d = s.do_share;
+  const st = s.storm;
   const lines = [
+    ...(st
+      ? [
+          `${bold(st.line)} — ${fmt(st.fans)} fans per storm cell, each joining a fresh show, best level each (joins ${st.headline.joins_connections} connections, no-op ${st.headline.noop_connections}; at the same concurrency: ${st.headline.same_level.map((l) => `${l.connections} conn ${pct(l.ratio)}, paired ${pct(l.paired)}`).join("; ")}), medians of ${result.options.rounds} interleaved rounds; targets ratio ≥ ${result.options.stormRatioTarget}: ${st.headline.meets_ratio ? "met" : "NOT met"}, DO calls per join ≤ ${result.options.stormDoCallsTarget}: ${st.headline.meets_do_calls ? "met" : "NOT met"} (${methodsText(st.headline.do_calls_by_method)}). Every place reached the DO: ${st.headline.places_short === 0 ? "yes" : `NO, ${st.headline.places_short} short`}; duplicate keys ${st.headline.duplicate_keys}; non-201 answers and errors ${st.headline.not_201}.`,
+        ]
+      : []),
     `${bold(`Polls answered at the edge with ${fmt(result.options.fans)} fans queued: ${fmt(t.polls_per_s)} polls/s (best level, ${t.polls_connections} connections) vs ${fmt(t.noop_per_s)} req/s for the no-op route (best level, ${t.noop_connections} connections) = ${pct(t.ratio)}`)} (medians of ${result.options.rounds} interleaved rounds; at the same concurrency: ${t.same_level.map((l) => `${l.connections} conn ${pct(l.ratio)}, paired ${pct(l.paired)}`).join("; ")}) — target ≥ ${pct(result.options.ratioTarget)}: ${t.meets_target ? "met" : "NOT met"}. ${pct(t.do_share, 2)} of those polls needed the DO.`,
     `${bold(`Polls that reached the DO, every fan polling at its own cadence: ${fmt(d.do_poll_queue)} of ${fmt(d.polls)} = ${pct(d.do_share, 2)}`)} over ${fmt(d.seconds)} s (pollQueue calls counted at the DO binding; ${fmt(d.admitted_answers)} admissions seen by the fans) — target < ${pct(result.options.doShareTarget)}: ${d.meets_target ? "met" : "NOT met"}. First minute ${pct(d.first_minute_share, 2)}, last minute ${pct(d.last_minute_share, 2)}, worst ~20 s ${pct(d.worst_window?.share, 2)}. All DO calls the polls caused: ${fmt(d.do_calls_per_poll, 4)} per poll (${methodsText(d.do_calls_by_method, d.do_items)}).`,
   ];
@@ -460,6 +625,17 @@ export function consoleLines(result) {
   const s = result.summary;
   const lines = [];
   lines.push(...headlineLines(result, s), "");
+  if (s.storm) {
+    lines.push(
+      `Join storm (closed loop, ${fmt(s.storm.fans)} joins per cell, ${result.options.rounds} rounds, medians):`,
+      ...table(
+        stormHeader,
+        stormRows(s.storm),
+        stormHeader.map(() => "r"),
+      ),
+      "",
+    );
+  }
   lines.push(
     `Throughput cells (closed loop, ${result.options.rounds} rounds × ${result.options.durationS} s, medians):`,
     ...table(
@@ -485,7 +661,7 @@ function accuracyParagraphs(a, phase, result) {
   return [
     `Configured ${fmt(a.admit_per_minute)}/min, ${fmt(a.phase_s)} s. The DO's \`admitted_last_minute\` (GET /v1/admin/shows/{id}/waiting-room every ${result.options.statsEveryS} s, once a full minute had passed): median ${fmt(a.admitted_last_minute.median)}, range ${fmt(a.admitted_last_minute.min)}–${fmt(a.admitted_last_minute.max)}, error ${signed(a.admitted_last_minute.error)} (${pct(a.admitted_last_minute.error_share, 2)}). Watermark ${fmt(a.watermark.start)} → ${fmt(a.watermark.end)} = ${fmt(a.watermark.per_minute, 1)}/min in the DO's clock (the first tick comes a second after the room change).`,
     "",
-    `Exact admission times, from the ${fmt(a.seen.admissions)} admission tokens the polls received (\`admission_expires_at_ms\` − the ${fmt(result.options.checkoutWindowS)} s checkout window): one-minute sliding windows, every second, median ${fmt(a.seen.sliding_minute.median)}, range ${fmt(a.seen.sliding_minute.min)}–${fmt(a.seen.sliding_minute.max)}, ${pct(a.seen.sliding_minute.within_1)} within ±1; ${fmt(a.seen.rate_between_first_and_last, 1)}/min between the first and the last admission. ${fmt(a.seen.ticks)} distinct admission times (the alarm's tick; a poll that reaches the DO runs the tick too), ${fmt(a.seen.per_tick.median)} admitted each (${fmt(a.seen.per_tick.min)}–${fmt(a.seen.per_tick.max)}), median ${fmt(a.seen.tick_interval_ms.median)} ms apart, p95 ${fmt(a.seen.tick_interval_ms.p95)} ms, worst ${fmt(a.seen.tick_interval_ms.max)} ms (${fmt(a.seen.gaps_over_1_1s)} gaps over 1.1 s). FIFO: ${a.seen.fifo_inversions} inversions (a later place admitted before an earlier one), ${a.seen.seq_gaps} places skipped in ${a.seen.seq_range?.join("–") ?? "–"}; ${fmt(a.seen.admitted_not_yet_seen)} admitted but not polled yet when the phase ended.${phase.front_only ? ` Fans polling: those up to seq ${fmt(phase.only_seq_up_to)} (${fmt(phase.fans.ok_per_s)} polls/s; ${fmt(phase.fans.fans_parked)} further back stayed queued without polling).` : ""}`,
+    `Exact admission times, from the ${fmt(a.seen.admissions)} admission tokens the polls received (\`admission_expires_at_ms\` − the ${fmt(result.options.checkoutWindowS)} s checkout window): one-minute sliding windows, every second, median ${fmt(a.seen.sliding_minute.median)}, range ${fmt(a.seen.sliding_minute.min)}–${fmt(a.seen.sliding_minute.max)}, ${pct(a.seen.sliding_minute.within_1)} within ±1; ${fmt(a.seen.rate_between_first_and_last, 1)}/min between the first and the last admission. ${fmt(a.seen.ticks)} distinct admission times (the alarm's tick; a poll that reaches the DO runs the tick too), ${fmt(a.seen.per_tick.median)} admitted each (${fmt(a.seen.per_tick.min)}–${fmt(a.seen.per_tick.max)}), median ${fmt(a.seen.tick_interval_ms.median)} ms apart, p95 ${fmt(a.seen.tick_interval_ms.p95)} ms, worst ${fmt(a.seen.tick_interval_ms.max)} ms (${fmt(a.seen.gaps_over_1_1s)} gaps over 1.1 s). FIFO: ${a.seen.fifo_inversions} inversions (a place later in key order admitted before an earlier one), ${a.seen.rank_gaps} places skipped in ranks ${a.seen.rank_range?.join("–") ?? "–"} (the fans in key order); ${fmt(a.seen.admitted_not_yet_seen)} admitted but not polled yet when the phase ended.${phase.front_only ? ` Fans polling: those up to rank ${fmt(phase.only_rank_up_to)} in key order (${fmt(phase.fans.ok_per_s)} polls/s; ${fmt(phase.fans.fans_parked)} further back stayed queued without polling).` : ""}`,
     "",
   ];
 }
@@ -502,9 +678,18 @@ export function markdown(result) {
   );
   out.push("## Figures", "", ...headlineLines(result, s, (x) => `**${x}**`).map((l) => `- ${l}`), "");
 
+  if (s.storm) {
+    out.push("## 0. The join storm", "");
+    out.push(
+      `Each cell: ${fmt(s.storm.fans)} fans join a fresh show's room (on, paused) as fast as the closed loop allows — each connection sends the next fan's \`POST /v1/waiting-room/sessions\` as soon as the previous answer is read — beside \`GET /v1/dev/noop\` through the same client, interleaved (order alternating), ${result.options.rounds} rounds, medians. DO calls: every Worker → Show DO RPC (any show, any method), counted at the binding from just before the storm to a second after its last answer (the isolate's last arrival batch leaves 250 ms after its first arrival), ÷ joins answered. Afterwards the show's DO must hold every place (\`queued\`), every key distinct. Turnstile is off (no \`TURNSTILE_SECRET_KEY\`); the Rate Limiting bindings are on with limits raised out of reach (bench/lib/stack.mjs), so each join makes its two limiter calls.`,
+      "",
+      ...markdownTable(stormHeader, stormRows(s.storm)),
+      "",
+    );
+  }
   out.push("## 1. Polls per second at the edge, beside the no-op route", "");
   out.push(
-    `${fmt(result.options.fans)} fans queued (joined in ${fmt(result.join.wall_s, 1)} s: ${fmt(result.join.ok_per_s)} joins/s, each a DO call). Room during these cells: admit_per_minute ${fmt(result.options.throughputRoom.admit_per_minute)}, max_active 1, so every fan may poll once a second and the watermark stays put; each connection sends the poll of the fan whose ticket allows it first (waiting if none does: ${fmt(sum(result.cells.filter((c) => c.kind === "poll").map((c) => c.waits_for_a_due_fan)))} waits), with that fan's latest ticket. No-op = \`GET /v1/dev/noop\` through the same client; "no-op via autocannon" is the holds benchmark's load generator (bench/loadgen.mjs) on the same route, a check that the client is not the limit. Paired ratio = median over rounds of (poll cell ÷ the same round's no-op cell). "All DO calls" = every call the Worker made to the DO during the poll cells (e.g. batched heartbeats, watermark reads). Isolate cores and µs/req: the workerd process's CPU from /proc, and that ÷ answers per second. The figure compares each route's best level (capacity against capacity); the same-level ratios are in the table.`,
+    `${fmt(result.options.fans)} fans queued (joined in ${fmt(result.join.wall_s, 1)} s: ${fmt(result.join.ok_per_s)} joins/s at ${result.options.joinConcurrency} in flight, answered at the edge). Room during these cells: admit_per_minute ${fmt(result.options.throughputRoom.admit_per_minute)}, max_active 1, so every fan may poll once a second and the watermark stays put; each connection sends the poll of the fan whose ticket allows it first (waiting if none does: ${fmt(sum(result.cells.filter((c) => c.kind === "poll").map((c) => c.waits_for_a_due_fan)))} waits), with that fan's latest ticket. No-op = \`GET /v1/dev/noop\` through the same client; "no-op via autocannon" is the holds benchmark's load generator (bench/loadgen.mjs) on the same route, a check that the client is not the limit. Paired ratio = median over rounds of (poll cell ÷ the same round's no-op cell). "All DO calls" = every call the Worker made to the DO during the poll cells (e.g. batched heartbeats, watermark reads). Isolate cores and µs/req: the workerd process's CPU from /proc, and that ÷ answers per second. The figure compares each route's best level (capacity against capacity); the same-level ratios are in the table.`,
     "",
   );
   out.push(...markdownTable(throughputHeader, throughputRows(s.throughput)), "");
@@ -546,6 +731,18 @@ export function markdown(result) {
   );
 
   out.push("## What bounds it", "", ...s.bounds.map((b) => `- ${b}`), "");
+  if (result.profile?.join) {
+    const p = result.profile;
+    out.push(
+      ...markdownTable(
+        ["source (self time)", "join µs/request", "no-op µs/request", "a join's extra µs"],
+        profileDiff({ "noop-do": p.noop, hold: p.join })
+          .slice(0, 12)
+          .map((b) => [b.name, fmt(b.hold_us), fmt(b.noop_do_us), fmt(b.extra_us)]),
+      ),
+      "",
+    );
+  }
   if (result.profile) {
     const p = result.profile;
     out.push(
