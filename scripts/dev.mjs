@@ -167,7 +167,8 @@ try {
   await startWebBuild();
 
   const wranglerArgs = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"];
-  if (process.env.ONSALE_WRANGLER_STATE) wranglerArgs.push("--persist-to", path.resolve(process.env.ONSALE_WRANGLER_STATE));
+  if (process.env.ONSALE_WRANGLER_STATE)
+    wranglerArgs.push("--persist-to", path.resolve(process.env.ONSALE_WRANGLER_STATE));
   if (process.env.ONSALE_INSPECTOR_PORT) wranglerArgs.push("--inspector-port", process.env.ONSALE_INSPECTOR_PORT);
   for (const [key, value] of Object.entries(vars)) wranglerArgs.push("--var", `${key}:${value}`);
   const wrangler = spawn(path.join(root, "node_modules", ".bin", "wrangler"), wranglerArgs, {

@@ -60,7 +60,7 @@ function Wallet() {
         ) : (
           // A keyboard user must be able to scroll a table wider than a phone (WCAG 2.1.1).
           // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region is focusable so arrow keys scroll it
-          <div class="table-scroll" tabIndex={0} role="region" aria-labelledby="orders-heading">
+          <section class="table-scroll" tabIndex={0} aria-labelledby="orders-heading">
             <table class="orders">
               <thead>
                 <tr>
@@ -85,7 +85,7 @@ function Wallet() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         )}
       </section>
     </>
