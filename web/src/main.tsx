@@ -18,6 +18,8 @@ const pages = {
   show: () => import("./pages/show/show-page"),
   wallet: () => import("./pages/wallet"),
   signIn: () => import("./pages/sign-in"),
+  organizer: () => import("./pages/organizer/console"),
+  organizerShow: () => import("./pages/organizer/dashboard"),
   notFound: () => import("./pages/not-found"),
 } satisfies Record<string, () => Promise<PageModule>>;
 type PageName = keyof typeof pages;
@@ -28,6 +30,8 @@ const routes: Route<PageName>[] = [
   { pattern: "/shows/:show_id", page: "show" },
   { pattern: "/me", page: "wallet" },
   { pattern: "/sign-in", page: "signIn" },
+  { pattern: "/organizer", page: "organizer" },
+  { pattern: "/organizer/shows/:show_id", page: "organizerShow" },
 ];
 
 const loaded = signal<Partial<Record<PageName, PageModule["default"]>>>({});

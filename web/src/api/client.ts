@@ -23,6 +23,8 @@ export interface Call {
   body?: unknown;
   /** Send the signed-in fan's token; a 401 then signs the fan out. */
   auth?: boolean;
+  /** Send this organizer API key instead (the console). */
+  organizerKey?: string;
   idempotencyKey?: string;
   headers?: Record<string, string>;
   signal?: AbortSignal;
@@ -32,7 +34,7 @@ export async function api<T>(path: string, call: Call = {}): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json", ...call.headers };
   if (call.body !== undefined) headers["content-type"] = "application/json";
   if (call.idempotencyKey) headers["idempotency-key"] = call.idempotencyKey;
-  const token = call.auth ? session.value?.token : undefined;
+  const token = call.organizerKey ?? (call.auth ? session.value?.token : undefined);
   if (token) headers.authorization = `Bearer ${token}`;
   const sentAt = Date.now();
   let response: Response;
