@@ -152,14 +152,17 @@ async function existingPlace(
   header: string | undefined,
   showId: string,
   fanId: string,
+  room: RoomStatus,
   now: number,
 ): Promise<QueueTicket | null> {
   if (header) {
     const held = await verifyQueueTicket(env, header).catch(() => null);
     if (held && held !== "expired" && held.showId === showId && held.fanId === fanId && !held.ended) return held;
   }
+  // Only a place still waiting for its turn: one whose turn came may have ended since.
   const recent = recentJoins.get(`${showId}:${fanId}`);
-  return recent && now - recent.at < RECENT_JOIN_MS ? recent.ticket : null;
+  if (!recent || now - recent.at >= RECENT_JOIN_MS) return null;
+  return room.watermark && compareKeys(recent.ticket.key, room.watermark) <= 0 ? null : recent.ticket;
 }
 
 const JoinRequest = z
@@ -202,7 +205,7 @@ waitingRoom.openapi(
     if (!room.enabled) throw roomRefused({ ok: false, code: "room_disabled" });
     c.header("cache-control", "no-store");
     const now = Date.now();
-    const known = await existingPlace(c.env, c.req.header("waiting-room-ticket"), show_id, fanId, now);
+    const known = await existingPlace(c.env, c.req.header("waiting-room-ticket"), show_id, fanId, room, now);
     if (known) {
       const answer =
         known.admittedUntilMs !== undefined ? answerSettled(c.env, known, now) : answerWaiting(c.env, known, room, now);
