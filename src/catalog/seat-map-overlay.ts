@@ -17,46 +17,52 @@ function cacheKey(origin: string, showId: string, section: string | undefined) {
   return url.toString();
 }
 
-async function fromEdgeOrShow(
-  env: Pick<Env, "SEAT_MAPS" | "SHOW">,
-  key: string,
-  showId: string,
-  section: string | undefined,
-): Promise<ShowAvailability | null> {
-  const cache = caches.default;
-  const cached = await cache.match(key);
-  if (cached) return (await cached.json()) as ShowAvailability;
-  const overlay = await (await showStub(env, showId)).availability(section);
-  // Never cache "no such show": publishing must be visible at once.
-  if (overlay) {
-    const headers = { "content-type": "application/json", "cache-control": `public, max-age=${TTL_MS / 1000}` };
-    await cache.put(key, new Response(JSON.stringify(overlay), { headers }));
-  }
-  return overlay;
-}
-
-/** The overlay for a known show (check the show directory first), from the nearest fresh copy. */
-export function edgeOverlay(
+/**
+ * The overlay for a known show (check the show directory first), from the nearest fresh copy.
+ * Only plain values and the DO call's promise are shared between requests: a Response from the
+ * Cache API is an I/O object of the request that opened it, so each request reads its own.
+ */
+export async function edgeOverlay(
   env: Pick<Env, "SEAT_MAPS" | "SHOW">,
   origin: string,
   showId: string,
   section: string | undefined,
 ): Promise<ShowAvailability | null> {
   const key = cacheKey(origin, showId, section);
-  const now = Date.now();
-  const hit = inIsolate.get(key);
-  if (hit && now < hit.expiresAt) return hit.overlay;
-  const overlay = fromEdgeOrShow(env, key, showId, section);
-  const entry = { expiresAt: now + TTL_MS, overlay };
-  inIsolate.set(key, entry);
-  if (inIsolate.size > MAX_ENTRIES) inIsolate.delete(inIsolate.keys().next().value!);
-  overlay.then(
-    (value) => {
-      // A copy from the Cache API may already be most of a second old: it expires by its age.
-      if (!value) inIsolate.delete(key);
-      else entry.expiresAt = Math.min(entry.expiresAt, value.as_of_ms + TTL_MS);
-    },
-    () => inIsolate.delete(key),
-  );
+  const known = fresh(key);
+  if (known) return known;
+  const cached = await caches.default.match(key);
+  if (cached) {
+    const overlay = (await cached.json()) as ShowAvailability;
+    // A copy from the Cache API may already be most of a second old: it expires by its age.
+    remember(key, overlay.as_of_ms + TTL_MS, Promise.resolve(overlay));
+    return overlay;
+  }
+  const started = fresh(key);
+  if (started) return started;
+  const stub = await showStub(env, showId);
+  const call = stub.availability(section).catch((error: unknown) => {
+    inIsolate.delete(key);
+    throw error;
+  });
+  remember(key, Date.now() + TTL_MS, call);
+  const overlay = await call;
+  if (!overlay) {
+    // Never cache "no such show": publishing must be visible at once.
+    inIsolate.delete(key);
+    return null;
+  }
+  const headers = { "content-type": "application/json", "cache-control": `public, max-age=${TTL_MS / 1000}` };
+  await caches.default.put(key, new Response(JSON.stringify(overlay), { headers }));
   return overlay;
+}
+
+function remember(key: string, expiresAt: number, overlay: Promise<ShowAvailability | null>) {
+  inIsolate.set(key, { expiresAt, overlay });
+  if (inIsolate.size > MAX_ENTRIES) inIsolate.delete(inIsolate.keys().next().value!);
+}
+
+function fresh(key: string) {
+  const hit = inIsolate.get(key);
+  return hit && Date.now() < hit.expiresAt ? hit.overlay : null;
 }
