@@ -174,21 +174,22 @@ export class WaitingRoom {
     const taken: string[] = [];
     const buckets = new Map<number, number>();
     for (const arrival of arrivals) {
-      if (this.entry(arrival.session_id) || this.liveEntryOf(arrival.fan_id, now)) continue;
+      if (this.hasLivePlace(arrival.fan_id, now)) continue;
       let key = arrival.key;
       if (watermark && compareKeys(key, watermark) <= 0) {
         key = { ms: watermark.ms, rnd: Math.min(watermark.rnd + 1, KEY_RANDOM_SPACE - 1) };
       }
-      this.sql.exec(
+      const written = this.sql.exec(
         `INSERT INTO room_queue (session_id, fan_id, key_ms, key_rnd, status, joined_at_ms, last_seen_ms)
-         VALUES (?, ?, ?, ?, 'waiting', ?, ?)`,
+         VALUES (?, ?, ?, ?, 'waiting', ?, ?) ON CONFLICT (session_id) DO NOTHING`,
         arrival.session_id,
         arrival.fan_id,
         key.ms,
         key.rnd,
         arrival.arrived_at_ms,
         now,
-      );
+      ).rowsWritten;
+      if (!written) continue;
       const bucket = bucketOf(key);
       buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
       taken.push(arrival.session_id);
@@ -427,6 +428,33 @@ export class WaitingRoom {
         )
         .toArray().length > 0
     );
+  }
+
+  /**
+   * Whether the fan holds a live place (waiting and seen lately, or admitted and in time): one
+   * indexed read per arrival. A waiting place abandoned for five minutes is dropped here, so
+   * the new one is the fan's only place (heartbeats go by fan and must not revive the old one).
+   */
+  private hasLivePlace(fanId: string, now: number): boolean {
+    let live = false;
+    for (const place of this.sql
+      .exec<Pick<EntryRow, "session_id" | "status" | "last_seen_ms" | "admission_expires_at_ms">>(
+        `SELECT session_id, status, last_seen_ms, admission_expires_at_ms FROM room_queue
+       WHERE fan_id = ? AND status IN ('waiting', 'admitted')`,
+        fanId,
+      )
+      .toArray()) {
+      if (
+        place.status === "admitted"
+          ? place.admission_expires_at_ms! > now
+          : now - place.last_seen_ms <= ABANDON_AFTER_MS
+      ) {
+        live = true;
+      } else if (place.status === "waiting") {
+        this.sql.exec("UPDATE room_queue SET status = 'dropped' WHERE session_id = ?", place.session_id);
+      }
+    }
+    return live;
   }
 
   /** Whether this room ever took a place for the fan (admitted, expired or dropped ones too). */

@@ -237,6 +237,20 @@ describe("waiting-room admission", () => {
     expect(counts.size).toBeGreaterThan(20);
   });
 
+  it("a fan who abandoned a place and comes back has one place: heartbeats cannot revive the old one", async () => {
+    const room = await roomWith({ admit_per_minute: 60 });
+    await room.stub.configureRoom({ paused: true });
+    await room.join("fan_back");
+    await room.at(T0 + 6 * 60_000);
+    const [again] = await room.arrive(["fan_back"]);
+    await room.stub.queueSeen([{ fan_id: "fan_back", session_id: again!.session_id }]);
+    await room.stub.configureRoom({ paused: false });
+    for (let s = 1; s <= 5; s++) await room.tick(T0 + 6 * 60_000 + s * 1000);
+    const admitted = await room.admittedFans();
+    expect(admitted.map((a) => a.fan_id)).toEqual(["fan_back"]);
+    expect(admitted[0]!.key_ms).toBe(again!.key.ms);
+  });
+
   it("a place not seen for five minutes is dropped when its turn comes", async () => {
     const room = await roomWith({ admit_per_minute: 60 });
     await room.stub.configureRoom({ paused: true });
