@@ -4,7 +4,7 @@
 
 import { bestAvailable, type FreeSeat } from "./best-available";
 import { nextSeatStatus, type SeatStatus, seatStatuses } from "./seat-state";
-import type { SeatAvailability, SeatCounts, SectionAvailability, ShowSeatInit } from "./types";
+import type { OrganizerSeat, SeatAvailability, SeatCounts, SectionAvailability, ShowSeatInit } from "./types";
 
 export type SeatRow = FreeSeat & { status: SeatStatus; hold_id: string | null };
 
@@ -91,6 +91,32 @@ export class Seats {
       .map((seat) => ({
         seat_id: seat.seat_id,
         status: seat.status === "available" ? "available" : "unavailable",
+        tier_id: seat.tier_id,
+        price_cents: seat.price_cents,
+        accessible: seat.accessible === 1,
+      }));
+  }
+
+  /** A section's seats as the organizer sees them: every state, and why a seat is blocked. */
+  statesOfSection(sectionId: string): OrganizerSeat[] {
+    return this.sql
+      .exec<{
+        seat_id: string;
+        status: SeatStatus;
+        block_reason: string | null;
+        tier_id: string;
+        price_cents: number;
+        accessible: number;
+      }>(
+        `SELECT seat_id, status, block_reason, tier_id, price_cents, accessible FROM seats WHERE section_id = ?
+         ORDER BY row_index, seat_index`,
+        sectionId,
+      )
+      .toArray()
+      .map((seat) => ({
+        seat_id: seat.seat_id,
+        status: seat.status,
+        block_reason: seat.status === "blocked" ? seat.block_reason : null,
         tier_id: seat.tier_id,
         price_cents: seat.price_cents,
         accessible: seat.accessible === 1,

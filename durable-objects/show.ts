@@ -9,6 +9,7 @@ import type {
   HoldOutcome,
   HoldRequest,
   HoldView,
+  OrganizerSeat,
   PollOutcome,
   QueueArrival,
   QueueKey,
@@ -173,6 +174,13 @@ export class ShowDO extends DurableObject<Env> {
       unchanged: seatIds.filter((id) => !changed.includes(id)),
       counts: this.#seats.counts(),
     };
+  }
+
+  /** One section's seats in their true states (held, sold, blocked and why), or null before publishing. */
+  seatStates(sectionId: string): OrganizerSeat[] | null {
+    if (!this.#configRow()) return null;
+    this.#expireDue(this.clock());
+    return this.#seats.statesOfSection(sectionId);
   }
 
   // ── fans: overlay and holds ─────────────────────────────────────────────────────────────

@@ -59,6 +59,16 @@ export interface SeatAvailability {
   accessible: boolean;
 }
 
+/** A seat as its organizer sees it (block and unblock on the map): the true state. */
+export interface OrganizerSeat {
+  seat_id: string;
+  status: "available" | "held" | "sold" | "blocked";
+  block_reason: string | null;
+  tier_id: string;
+  price_cents: number;
+  accessible: boolean;
+}
+
 export interface ShowAvailability {
   show_id: string;
   status: "published" | "cancelled";

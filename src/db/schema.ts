@@ -214,6 +214,8 @@ export const orders = pgTable(
     // One order per hold: a retried POST /v1/orders can never create a second one.
     uniqueIndex("orders_hold_id_key").on(t.holdId),
     index("orders_fan_created_idx").on(t.fanId, t.createdAt),
+    // The console: a show's orders newest first, and its sales per minute.
+    index("orders_show_created_idx").on(t.showId, t.createdAt),
     index("orders_pending_expiry_idx").on(t.expiresAt).where(sql`${t.status} = 'pending_payment'`),
     check(
       "orders_status_known",

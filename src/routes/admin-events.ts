@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { createRouter } from "../app";
-import { loadEvent, loadShow } from "../catalog/queries";
-import { categories, Event, id, Show } from "../catalog/schemas";
+import { cursor, loadEvent, loadEvents, loadShow, loadShows } from "../catalog/queries";
+import { categories, Event, id, listOf, Show } from "../catalog/schemas";
 import { flattenSeats, type SeatMap } from "../catalog/seat-map";
 import { events, priceTiers, seatMapVersions, shows, venues } from "../db/schema";
 import { newId } from "../lib/ids";
@@ -104,6 +104,66 @@ export const adminEvents = createRouter();
 adminEvents.use("*", database(), organizerAuth());
 
 const eventParams = z.object({ event_id: id("evt") });
+
+const OrganizerEvent = Event.extend({
+  shows: z.array(Show).openapi({ description: "Every show of the event, in any state, by date" }),
+}).openapi("OrganizerEvent");
+
+const OrganizerEventQuery = z.strictObject({
+  status: z.enum(["draft", "published", "cancelled"]).optional().openapi({ description: "Only events in this state" }),
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+adminEvents.openapi(
+  createRoute({
+    method: "get",
+    path: "/",
+    tags: ["organizers"],
+    summary: "The organizer's events with their shows, in any state, newest first",
+    security: organizerSecurity,
+    request: { query: OrganizerEventQuery },
+    responses: {
+      200: { description: "A page of events", content: { "application/json": { schema: listOf(OrganizerEvent) } } },
+      ...problemResponses(400, 401, 429),
+    },
+  }),
+  async (c) => {
+    const query = c.req.valid("query");
+    const organizerId = c.var.organizer!.id;
+    const db = c.var.db!;
+    const after = query.cursor ? cursor.decode(query.cursor) : undefined;
+    if (after === null) throw new ApiError(400, "invalid_cursor", "The cursor is not one this API issued");
+    // Keyset pagination on (creation instant in microseconds, event id), newest first.
+    const atMicros = sql<string>`(extract(epoch from ${events.createdAt}) * 1000000)::bigint`;
+    const filters: SQL[] = [eq(events.organizerId, organizerId)];
+    if (query.status) filters.push(eq(events.status, query.status));
+    if (after) filters.push(sql`(${atMicros}, ${events.id}) < (${after[0]}::bigint, ${after[1]})`);
+    const rows = await db
+      .select({ id: events.id, at: sql<string>`${atMicros}::text` })
+      .from(events)
+      .where(and(...filters))
+      .orderBy(desc(atMicros), desc(events.id))
+      .limit(query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    const ids = page.map((row) => row.id);
+    const [loaded, eventShows] = ids.length
+      ? await Promise.all([
+          loadEvents(db, inArray(events.id, ids), { organizerId }),
+          loadShows(db, inArray(shows.eventId, ids), { organizerId }),
+        ])
+      : [[], []];
+    const byId = new Map(loaded.map((event) => [event.event_id, event]));
+    const data = page.flatMap((row) => {
+      const event = byId.get(row.id);
+      return event ? [{ ...event, shows: eventShows.filter((show) => show.event_id === row.id) }] : [];
+    });
+    const last = page.at(-1);
+    const nextCursor = rows.length > query.limit && last ? cursor.encode(last.at, last.id) : null;
+    c.header("cache-control", "private, no-store");
+    return c.json({ data, next_cursor: nextCursor }, 200);
+  },
+);
 
 adminEvents.openapi(
   createRoute({

@@ -94,3 +94,32 @@ adminOrders.openapi(
     return c.json(result.body as OrderView, 200);
   },
 );
+
+adminOrders.openapi(
+  createRoute({
+    method: "get",
+    path: "/{order_id}",
+    tags: ["organizers"],
+    summary: "One order of the organizer's shows, with its refunds so far",
+    security: organizerSecurity,
+    request: { params: z.object({ order_id: z.string().max(80) }) },
+    responses: {
+      200: { description: "The order", content: { "application/json": { schema: OrderView } } },
+      ...problemResponses(400, 401, 404, 429),
+    },
+  }),
+  async (c) => {
+    const { order_id } = c.req.valid("param");
+    const db = c.var.db!;
+    const [row] = await db
+      .select({ id: orders.id })
+      .from(orders)
+      .innerJoin(shows, eq(shows.id, orders.showId))
+      .innerJoin(events, eq(events.id, shows.eventId))
+      .where(and(eq(orders.id, order_id), eq(events.organizerId, c.var.organizer!.id)));
+    if (!row) throw notFound("Order");
+    const [view] = await loadOrderViews(db, [row.id]);
+    c.header("cache-control", "private, no-store");
+    return c.json(view!, 200);
+  },
+);

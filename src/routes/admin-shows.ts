@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, eq, inArray, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, or, type SQL, sql } from "drizzle-orm";
 import type { RoomOutcome, RoomStats } from "../../durable-objects/types";
 import { createRouter } from "../app";
 import { publishShow } from "../catalog/publish";
-import { loadShow } from "../catalog/queries";
-import { id, Show } from "../catalog/schemas";
+import { cursor, loadShow } from "../catalog/queries";
+import { id, listOf, Show } from "../catalog/schemas";
 import { recordShow } from "../catalog/show-directory";
 import { events, orders, shows, tickets } from "../db/schema";
 import { ApiError, notFound } from "../lib/problem";
@@ -15,6 +15,7 @@ import { organizerAuth } from "../middleware/organizer-auth";
 import { flushOutbox } from "../middleware/outbox";
 import { settleCancelledShow } from "../orders/cancellation";
 import { lastReconciliation } from "../orders/reconcile";
+import { loadOrderViews, OrderView } from "../orders/views";
 import { verifyTicketBarcode } from "../tickets/barcode";
 import { forgetRoomStatus } from "../waiting-room/edge-status";
 
@@ -435,5 +436,179 @@ adminShows.openapi(
     if (ticket.status === "checked_in" && ticket.barcodeVersion === claims.v)
       return verdict("already_checked_in", ticket);
     return verdict("void", ticket);
+  },
+);
+
+// ── the console: sales per minute, the show's orders, seats in their true states ──────────────
+
+const TimelineQuery = z.strictObject({
+  minutes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(180)
+    .default(15)
+    .openapi({ description: "How many whole minutes back, the current one included" }),
+});
+
+const SalesTimeline = z
+  .object({
+    show_id: z.string(),
+    currency: z.string(),
+    minutes: z.array(
+      z.object({
+        minute: z.string().openapi({ description: "Start of the minute (UTC)" }),
+        orders: z.number().int().openapi({ description: "Orders paid in that minute" }),
+        revenue_cents: z.number().int().openapi({ description: "What they paid (before any later refund)" }),
+      }),
+    ),
+    server_time_ms: z.number().int(),
+  })
+  .openapi("SalesTimeline");
+
+adminShows.openapi(
+  createRoute({
+    method: "get",
+    path: "/{show_id}/sales/timeline",
+    tags: ["organizers"],
+    summary: "Orders and revenue per minute (by payment time), oldest minute first, empty minutes included",
+    security: organizerSecurity,
+    request: { params, query: TimelineQuery },
+    responses: {
+      200: { description: "One entry per minute", content: { "application/json": { schema: SalesTimeline } } },
+      ...problemResponses(400, 401, 404, 429),
+    },
+  }),
+  async (c) => {
+    const db = c.var.db!;
+    const { minutes } = c.req.valid("query");
+    const show = await ownShow(db, c.req.valid("param").show_id, c.var.organizer!.id);
+    // One query: the minutes from generate_series, each joined to the orders paid in it.
+    const result = await db.execute<{ minute: string; orders: number; revenue_cents: number; currency: string }>(sql`
+      select to_char(m.minute at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as minute,
+             count(o.id)::int as orders,
+             coalesce(sum(o.total_cents), 0)::int as revenue_cents,
+             (select currency from shows where id = ${show.id}) as currency
+      from generate_series(date_trunc('minute', now()) - make_interval(mins => ${minutes - 1}),
+                           date_trunc('minute', now()), interval '1 minute') as m(minute)
+      left join orders o
+        on o.show_id = ${show.id}
+       and o.confirmed_at is not null
+       and date_trunc('minute', o.confirmed_at) = m.minute
+      group by m.minute
+      order by m.minute`);
+    const rows = result.rows;
+    c.header("cache-control", "no-store");
+    return c.json(
+      {
+        show_id: show.id,
+        currency: rows[0]?.currency ?? "USD",
+        minutes: rows.map(({ minute, orders, revenue_cents }) => ({ minute, orders, revenue_cents })),
+        server_time_ms: Date.now(),
+      },
+      200,
+    );
+  },
+);
+
+const orderStatuses = [
+  "pending_payment",
+  "confirmed",
+  "payment_failed",
+  "cancelled",
+  "refund_pending",
+  "refunded",
+] as const;
+
+const ShowOrdersQuery = z.strictObject({
+  status: z.enum(orderStatuses).optional(),
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+adminShows.openapi(
+  createRoute({
+    method: "get",
+    path: "/{show_id}/orders",
+    tags: ["organizers"],
+    summary: "The show's orders, newest first, with totals, refunds, items and tickets",
+    security: organizerSecurity,
+    request: { params, query: ShowOrdersQuery },
+    responses: {
+      200: { description: "A page of orders", content: { "application/json": { schema: listOf(OrderView) } } },
+      ...problemResponses(400, 401, 404, 429),
+    },
+  }),
+  async (c) => {
+    const db = c.var.db!;
+    const query = c.req.valid("query");
+    const show = await ownShow(db, c.req.valid("param").show_id, c.var.organizer!.id);
+    const after = query.cursor ? cursor.decode(query.cursor) : undefined;
+    if (after === null) throw new ApiError(400, "invalid_cursor", "The cursor is not one this API issued");
+    const atMicros = sql<string>`(extract(epoch from ${orders.createdAt}) * 1000000)::bigint`;
+    const filters: SQL[] = [eq(orders.showId, show.id)];
+    if (query.status) filters.push(eq(orders.status, query.status));
+    if (after) filters.push(sql`(${atMicros}, ${orders.id}) < (${after[0]}::bigint, ${after[1]})`);
+    const rows = await db
+      .select({ id: orders.id, at: sql<string>`${atMicros}::text` })
+      .from(orders)
+      .where(and(...filters))
+      .orderBy(desc(atMicros), desc(orders.id))
+      .limit(query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    const data = await loadOrderViews(
+      db,
+      page.map((row) => row.id),
+    );
+    const last = page.at(-1);
+    c.header("cache-control", "private, no-store");
+    return c.json(
+      { data, next_cursor: rows.length > query.limit && last ? cursor.encode(last.at, last.id) : null },
+      200,
+    );
+  },
+);
+
+const OrganizerSeats = z
+  .object({
+    show_id: z.string(),
+    section_id: z.string(),
+    seats: z.array(
+      z.object({
+        seat_id: z.string(),
+        status: z.enum(["available", "held", "sold", "blocked"]),
+        block_reason: z.string().nullable(),
+        tier_id: z.string(),
+        price_cents: z.number().int(),
+        accessible: z.boolean(),
+      }),
+    ),
+  })
+  .openapi("OrganizerSeats");
+
+adminShows.openapi(
+  createRoute({
+    method: "get",
+    path: "/{show_id}/seats",
+    tags: ["organizers"],
+    summary: "One section's seats in their true states (held, sold, blocked with its reason): the console's map",
+    security: organizerSecurity,
+    request: {
+      params,
+      query: z.strictObject({ section: z.string().min(1).max(12).openapi({ description: "A section id" }) }),
+    },
+    responses: {
+      200: { description: "The section's seats", content: { "application/json": { schema: OrganizerSeats } } },
+      ...problemResponses(400, 401, 404, 409, 429),
+    },
+  }),
+  async (c) => {
+    const show = await ownShow(c.var.db!, c.req.valid("param").show_id, c.var.organizer!.id);
+    const { section } = c.req.valid("query");
+    const seats = await c.env.SHOW.getByName(show.id).seatStates(section);
+    if (seats === null) throw new ApiError(409, "show_not_published", "Publish the show before managing its seats");
+    if (seats.length === 0) throw notFound("Section");
+    c.header("cache-control", "no-store");
+    return c.json({ show_id: show.id, section_id: section, seats }, 200);
   },
 );

@@ -1,0 +1,1 @@
+CREATE INDEX "orders_show_created_idx" ON "orders" USING btree ("show_id","created_at");
