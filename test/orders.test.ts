@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { withDatabase } from "../src/db/client";
 import { orders, outbox, refunds, tickets, webhookEvents } from "../src/db/schema";
 import worker from "../src/index";
+import { reconcile } from "../src/orders/reconcile";
 import { signQueueTicket, verifyQueueTicket } from "../src/waiting-room/tokens";
 import { createShow, gridSeatMap, json } from "./fixtures";
 import { api, bearer, problem } from "./helpers";
@@ -110,7 +111,7 @@ describe("orders and payments", () => {
     expect(await ticketsOf(order.order_id)).toHaveLength(1);
   });
 
-  it("a declined card releases the seats at once; reordered events converge", async () => {
+  it("a declined card keeps the order and its hold; another card on the same payment confirms it; reordered events converge", async () => {
     const { showId } = await createShow();
     const fan = await newFan();
     const hold = await holdSeats(showId, fan, ["A-2-1", "A-2-2"]);
@@ -119,28 +120,68 @@ describe("orders and payments", () => {
       await confirmPayment(fan, order.payment.payment_id, { payment_method: "pm_card_chargeDeclined" }),
       200,
     );
+    // Stripe keeps the PaymentIntent payable after a decline, and so does Onsale: the seats stay
+    // the fan's (in checkout) while the payment window lasts.
     expect(declined).toMatchObject({
-      status: "failed",
-      order_status: "payment_failed",
+      status: "requires_payment_method",
+      order_status: "pending_payment",
       decline_code: "generic_decline",
     });
-    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ held: 0, sold: 0, available: 24 });
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ held: 2, sold: 0, available: 22 });
+    expect((await orderRow(order.order_id)).status).toBe("pending_payment");
+    // Stripe's payment_failed webhook for the decline changes nothing either.
+    const intentId = await intentOf(order.order_id);
+    const failed = await standin.eventFor("payment_intent.payment_failed", intentId);
+    expect((await standin.deliver(failed.id)).status).toBe(200);
+    expect((await orderRow(order.order_id)).status).toBe("pending_payment");
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ held: 2, sold: 0 });
 
-    // The fan retries with a good card while the seats are still free: the order takes them.
-    const retried = await json<{ order_status: string }>(
+    // The fan retries with another card on the same payment: the order takes its held seats.
+    const retried = await json<{ status: string; order_status: string }>(
       await confirmPayment(fan, order.payment.payment_id, { payment_method: "pm_card_visa" }),
       200,
     );
-    expect(retried.order_status).toBe("confirmed");
+    expect(retried).toMatchObject({ status: "succeeded", order_status: "confirmed" });
     // Stripe delivers the two events in the wrong order, and twice: the order stays confirmed.
-    const intentId = await intentOf(order.order_id);
-    const failed = await standin.eventFor("payment_intent.payment_failed", intentId);
     const succeeded = await standin.eventFor("payment_intent.succeeded", intentId);
     for (const id of [succeeded.id, failed.id, failed.id, succeeded.id])
       expect((await standin.deliver(id)).status).toBe(200);
     expect((await orderRow(order.order_id)).status).toBe("confirmed");
     expect(await ticketsOf(order.order_id)).toHaveLength(2);
-    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ sold: 2 });
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ sold: 2, held: 0 });
+  });
+
+  it("a declined order nobody pays lapses with its payment window: the cron cancels it and frees the seats", async () => {
+    const { showId } = await createShow();
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["A-2-3"]);
+    const order = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    await json(await confirmPayment(fan, order.payment.payment_id, { payment_method: "pm_card_chargeDeclined" }), 200);
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ held: 1 });
+
+    const report = await withDatabase(env, (db) => reconcile(env, db, Date.now() + PAYMENT_WINDOW_MS + 60_000));
+    expect(report.settled_cancelled).toBeGreaterThanOrEqual(1);
+    expect((await orderRow(order.order_id)).status).toBe("cancelled");
+    expect((await standin.intent(await intentOf(order.order_id))).status).toBe("canceled");
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ held: 0, sold: 0, available: 24 });
+    // A card offered after that is not charged: the PaymentIntent is canceled.
+    const late = await confirmPayment(fan, order.payment.payment_id, { payment_method: "pm_card_visa" });
+    expect(late.status).toBeLessThan(500);
+    expect(await ticketsOf(order.order_id)).toHaveLength(0);
+  });
+
+  it("a canceled PaymentIntent still fails the order and releases its seats at once", async () => {
+    const { showId } = await createShow();
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["A-2-4"]);
+    const order = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    await json(await confirmPayment(fan, order.payment.payment_id, { payment_method: "pm_card_chargeDeclined" }), 200);
+    const intentId = await intentOf(order.order_id);
+    await standin.cancel(intentId);
+    const canceled = await standin.eventFor("payment_intent.canceled", intentId);
+    expect((await standin.deliver(canceled.id)).status).toBe(200);
+    expect((await orderRow(order.order_id)).status).toBe("cancelled");
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ held: 0, sold: 0, available: 24 });
   });
 
   it("a webhook with a bad signature is 400 and changes nothing", async () => {

@@ -81,6 +81,13 @@ export const standin = {
   async succeedAsync(intentId: string) {
     await fetch(`${env.STRIPE_API_URL}/_standin/payment_intents/${intentId}/succeed`, { method: "POST" });
   },
+  /** Cancels the PaymentIntent through the Stripe API, as a dashboard user or another system would. */
+  async cancel(intentId: string) {
+    await fetch(`${env.STRIPE_API_URL}/v1/payment_intents/${intentId}/cancel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },
+    });
+  },
   async intent(intentId: string): Promise<{ id: string; amount: number; status: string; currency: string }> {
     const response = await fetch(`${env.STRIPE_API_URL}/v1/payment_intents/${intentId}`, {
       headers: { authorization: `Bearer ${env.STRIPE_SECRET_KEY}` },

@@ -17,6 +17,12 @@ import { openRefund, type RefundReason, settleRefund } from "./refunds";
 //                    ├─► cancelled ─────► (confirmed | refund_pending)
 //                    └─► refund_pending
 //
+// A declined card is not one of these moves: Stripe leaves the PaymentIntent in
+// `requires_payment_method`, so the order stays `pending_payment` with its hold in checkout and
+// the fan may pay with another card until the payment window ends; then the reconciliation
+// cron cancels the PaymentIntent and the order (`cancelled`, reason `expired_unpaid`).
+// `payment_failed` is only found on orders failed before that rule (older rows).
+//
 // A confirmed order stays confirmed through partial refunds; it is `refunded` only once settled
 // refunds reach its total, and goes back to `refund_pending` if the bank returns a refund
 // (src/orders/refunds.ts).
@@ -156,8 +162,9 @@ async function confirm(db: Database, order: Order, card: string | null): Promise
 }
 
 /**
- * The payment did not go through (declined, canceled, or the order lapsed unpaid): the order
- * fails and its seats go back on sale at once.
+ * The payment can no longer go through (the PaymentIntent was canceled, or the order lapsed
+ * unpaid): the order fails and its seats go back on sale at once. A decline is not this: see
+ * `recordDecline`.
  */
 export async function failOrder(
   env: Env,
@@ -191,6 +198,21 @@ export async function failOrder(
   }
   await env.SHOW.getByName(failed.showId).releaseForOrder(failed.holdId);
   return failed.status as OrderStatus;
+}
+
+/**
+ * A card was declined. Stripe keeps the PaymentIntent payable (`requires_payment_method`), so
+ * the order keeps its hold and stays `pending_payment`: the fan may try another card until the
+ * payment window ends, when the reconciliation cron settles it like any unpaid order. Only the
+ * payment row records the decline.
+ */
+export async function recordDecline(db: Database, orderId: string, reason: string): Promise<OrderStatus> {
+  await db
+    .update(payments)
+    .set({ status: "requires_payment_method", lastError: reason, updatedAt: sql`now()` })
+    .where(and(eq(payments.orderId, orderId), sql`${payments.status} not in ('succeeded', 'canceled')`));
+  const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
+  return current!.status as OrderStatus;
 }
 
 /**

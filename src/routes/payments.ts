@@ -10,7 +10,7 @@ import { fanAuth } from "../middleware/fan-auth";
 import { flushOutbox } from "../middleware/outbox";
 import { refuseCardOverLimit } from "../orders/card-limit";
 import { idempotent } from "../orders/idempotency";
-import { failOrder, finalizeOrder, syncPayment } from "../orders/lifecycle";
+import { failOrder, finalizeOrder, recordDecline, syncPayment } from "../orders/lifecycle";
 import { createStripe } from "../payments/stripe";
 
 const ConfirmRequest = z
@@ -104,12 +104,15 @@ fanPayments.openapi(
         await syncPayment(db, order.id, intent);
         let orderStatus = order.status;
         if (intent.status === "succeeded") orderStatus = await finalizeOrder(c.env, db, order.id);
-        else if (declineCode || intent.status === "canceled") {
+        else if (intent.status === "canceled") {
           orderStatus = await failOrder(c.env, db, order.id, {
-            orderStatus: intent.status === "canceled" ? "cancelled" : "payment_failed",
-            paymentStatus: intent.status === "canceled" ? "canceled" : "failed",
+            orderStatus: "cancelled",
+            paymentStatus: "canceled",
             reason: declineCode ?? "canceled",
           });
+        } else if (declineCode) {
+          // Still payable with another card: the hold stays in checkout until the window ends.
+          orderStatus = await recordDecline(db, order.id, declineCode);
         }
         const [current] = await db
           .select({ status: payments.status })

@@ -8,7 +8,7 @@ import { ApiError } from "../lib/problem";
 import { problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
 import { flushOutbox } from "../middleware/outbox";
-import { failOrder, finalizeOrder, syncPayment } from "../orders/lifecycle";
+import { failOrder, finalizeOrder, recordDecline, syncPayment } from "../orders/lifecycle";
 import { recordProviderRefund } from "../orders/refunds";
 import { createStripe, stripeCrypto } from "../payments/stripe";
 
@@ -36,19 +36,22 @@ async function applyEvent(env: Env, db: Database, event: Stripe.Event) {
       await syncPayment(db, orderId, event.data.object);
       return finalizeOrder(env, db, orderId);
     }
-    case "payment_intent.payment_failed":
-    case "payment_intent.canceled": {
+    case "payment_intent.payment_failed": {
+      // A failed attempt (a decline, a failed 3-D Secure challenge) leaves the PaymentIntent
+      // payable: the order keeps its hold for another card; the cron settles it if none comes.
       const intent = event.data.object;
       const orderId = await orderOfIntent(db, intent.id);
       if (!orderId) return "ignored";
-      const canceled = event.type === "payment_intent.canceled";
-      return failOrder(env, db, orderId, {
-        orderStatus: canceled ? "cancelled" : "payment_failed",
-        paymentStatus: canceled ? "canceled" : "failed",
-        reason: canceled
-          ? "canceled"
-          : (intent.last_payment_error?.decline_code ?? intent.last_payment_error?.code ?? "failed"),
-      });
+      return recordDecline(
+        db,
+        orderId,
+        intent.last_payment_error?.decline_code ?? intent.last_payment_error?.code ?? "failed",
+      );
+    }
+    case "payment_intent.canceled": {
+      const orderId = await orderOfIntent(db, event.data.object.id);
+      if (!orderId) return "ignored";
+      return failOrder(env, db, orderId, { orderStatus: "cancelled", paymentStatus: "canceled", reason: "canceled" });
     }
     case "charge.refunded": {
       const charge = event.data.object;
