@@ -1,25 +1,28 @@
 import { useState } from "preact/hooks";
 import { api } from "../../api/client";
-import type { Event, Page, Show } from "../../api/types";
+import type { Page } from "../../api/types";
 import { PageHeading } from "../../components/page-heading";
 import { Loading, ProblemMessage } from "../../components/problem";
-import { showTime, t } from "../../i18n";
+import { showTime } from "../../i18n";
+import { to } from "../../i18n/organizer";
 import { useLoad } from "../../lib/use-load";
 import { navigate } from "../../router";
+import "./organizer.css";
 import { organizerSession, setOrganizerSession } from "./organizer-session";
+import type { OrganizerEvent } from "./types";
 
 /** `/organizer`: API-key sign-in, then the organizer's shows. */
 export default function OrganizerConsole() {
   const session = organizerSession.value;
   return (
     <div class="page">
-      <PageHeading title={t.organizer.title}>{t.organizer.title}</PageHeading>
+      <PageHeading title={to.title}>{to.title}</PageHeading>
       {session ? (
         <>
           <p>
-            {t.organizer.signedInAs(session.name)}{" "}
+            {to.signedInAs(session.name)}{" "}
             <button type="button" class="link-button" onClick={() => setOrganizerSession(null)}>
-              {t.organizer.signOut}
+              {to.signOut}
             </button>
           </p>
           <ShowList organizerKey={session.key} />
@@ -47,7 +50,7 @@ function KeyForm() {
   return (
     <form class="panel narrow" onSubmit={onSubmit}>
       <div class="field">
-        <label for="organizer-key">{t.organizer.keyLabel}</label>
+        <label for="organizer-key">{to.keyLabel}</label>
         <input
           id="organizer-key"
           name="key"
@@ -56,62 +59,85 @@ function KeyForm() {
           autocomplete="off"
           aria-describedby="organizer-key-hint"
         />
-        <small id="organizer-key-hint">{t.organizer.keyHint}</small>
+        <small id="organizer-key-hint">{to.keyHint}</small>
       </div>
       <button type="submit" class="primary">
-        {t.organizer.signIn}
+        {to.signIn}
       </button>
       {error !== null && <ProblemMessage error={error} />}
     </form>
   );
 }
 
-/**
- * The API has no "my events" list for organizers yet: the console walks the published catalog
- * and keeps the shows the key may read (`GET /v1/admin/shows/{id}` answers 404 for others').
- */
+/** The organizer's events and their shows in any state (`GET /v1/admin/events`), a page at a time. */
 function ShowList({ organizerKey }: { organizerKey: string }) {
-  const shows = useLoad(
-    async (signal) => {
-      const events = await api<Page<Event>>("/v1/events?limit=100", { signal });
-      const perEvent = await Promise.all(
-        events.data.map((event) => api<Page<Show>>(`/v1/events/${event.event_id}/shows`, { signal })),
-      );
-      const all = perEvent.flatMap((page) => page.data);
-      const mine = await Promise.all(
-        all.map((show) =>
-          api<Show>(`/v1/admin/shows/${show.show_id}`, { organizerKey, signal }).then(
-            () => show,
-            () => null,
-          ),
-        ),
-      );
-      return mine.filter((show): show is Show => show !== null);
-    },
+  const [more, setMore] = useState<{ events: OrganizerEvent[]; cursor: string | null; loading: boolean }>({
+    events: [],
+    cursor: null,
+    loading: false,
+  });
+  const [moreError, setMoreError] = useState<unknown>(null);
+  const first = useLoad(
+    (signal) => api<Page<OrganizerEvent>>("/v1/admin/events?limit=20", { organizerKey, signal }),
     [organizerKey],
   );
+  const events = [...(first.data?.data ?? []), ...more.events];
+  const cursor = more.events.length ? more.cursor : (first.data?.next_cursor ?? null);
+  const loadMore = async () => {
+    if (!cursor) return;
+    setMore((m) => ({ ...m, loading: true }));
+    setMoreError(null);
+    try {
+      const page = await api<Page<OrganizerEvent>>(`/v1/admin/events?limit=20&cursor=${encodeURIComponent(cursor)}`, {
+        organizerKey,
+      });
+      setMore((m) => ({ events: [...m.events, ...page.data], cursor: page.next_cursor, loading: false }));
+    } catch (caught) {
+      setMoreError(caught);
+      setMore((m) => ({ ...m, loading: false }));
+    }
+  };
   return (
     <>
-      <h2>{t.organizer.shows}</h2>
-      {shows.loading && <Loading />}
-      {shows.error !== null && <ProblemMessage error={shows.error} onRetry={shows.reload} />}
-      {shows.data && shows.data.length === 0 && <p>{t.organizer.noShows}</p>}
-      {shows.data && shows.data.length > 0 && (
-        <ul class="show-list">
-          {shows.data.map((show) => (
-            <li key={show.show_id} class="show-row">
-              <div>
-                <p class="show-date">
-                  <a href={`/organizer/shows/${show.show_id}`}>{show.event_name}</a>
-                </p>
-                <p class="muted">
-                  {showTime(show.starts_at, show.timezone)} · {show.venue.name} · <code>{show.show_id}</code>
-                </p>
-              </div>
+      <h2>{to.shows}</h2>
+      {first.loading && <Loading />}
+      {first.error !== null && <ProblemMessage error={first.error} onRetry={first.reload} />}
+      {first.data && events.length === 0 && <p>{to.noShows}</p>}
+      {events.length > 0 && (
+        <ul class="show-list" data-testid="organizer-events">
+          {events.map((event) => (
+            <li key={event.event_id} class="organizer-event">
+              <h3 class="event-title">
+                {event.name} <span class="badge">{to.eventStatus[event.status] ?? event.status}</span>
+              </h3>
+              <p class="muted small">
+                {event.venue.name} · {to.showsOf(event.shows.length)}
+              </p>
+              {event.shows.length === 0 ? (
+                <p class="muted">{to.noShowsYet}</p>
+              ) : (
+                <ul class="organizer-shows">
+                  {event.shows.map((show) => (
+                    <li key={show.show_id}>
+                      <a href={`/organizer/shows/${show.show_id}`}>{showTime(show.starts_at, show.timezone)}</a>{" "}
+                      <span class="badge">{to.eventStatus[show.status] ?? show.status}</span>{" "}
+                      <code class="muted small">{show.show_id}</code>
+                    </li>
+                  ))}
+                </ul>
+              )}
             </li>
           ))}
         </ul>
       )}
+      {cursor && (
+        <p>
+          <button type="button" onClick={loadMore} disabled={more.loading}>
+            {to.loadMore}
+          </button>
+        </p>
+      )}
+      {moreError !== null && <ProblemMessage error={moreError} onRetry={loadMore} />}
       <form
         class="field-row"
         onSubmit={(event) => {
@@ -121,11 +147,11 @@ function ShowList({ organizerKey }: { organizerKey: string }) {
         }}
       >
         <div class="field">
-          <label for="open-show">{t.organizer.showId}</label>
+          <label for="open-show">{to.showId}</label>
           <input id="open-show" name="show_id" required pattern="shw_[0-9a-z_]+" />
         </div>
         <div class="field-actions">
-          <button type="submit">{t.organizer.open}</button>
+          <button type="submit">{to.open}</button>
         </div>
       </form>
     </>

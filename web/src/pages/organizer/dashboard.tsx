@@ -4,32 +4,15 @@ import type { Geometry, SeatMapOverlay, Show } from "../../api/types";
 import { announce } from "../../components/announcer";
 import { PageHeading } from "../../components/page-heading";
 import { Loading, ProblemMessage } from "../../components/problem";
-import { clockTime, money, showTime, t } from "../../i18n";
+import { clockTime, money, showTime } from "../../i18n";
+import { to } from "../../i18n/organizer";
 import { useLoad } from "../../lib/use-load";
 import OrganizerConsole from "./console";
+import "./organizer.css";
+import { Orders } from "./orders";
 import { organizerSession } from "./organizer-session";
-
-interface RoomStats {
-  enabled: boolean;
-  paused: boolean;
-  admit_per_minute: number;
-  max_active: number;
-  checkout_window_s: number;
-  opens_at: string | null;
-  queued: number;
-  admitted_last_minute: number;
-  active_checkouts: number;
-  oldest_wait_s: number;
-  server_time_ms: number;
-}
-
-interface Sales {
-  counts: { available: number; held: number; sold: number; blocked: number; capacity: number };
-  confirmed_orders: number;
-  revenue_cents: number;
-  refunded_cents: number;
-  currency: string;
-}
+import { SeatBlocks } from "./seats";
+import type { RoomStats, Sales, SalesTimeline } from "./types";
 
 /** How often the dashboard reads the room and the sales: the room itself changes every second. */
 const REFRESH_MS = 2_000;
@@ -46,7 +29,9 @@ function Live({ showId, organizerKey }: { showId: string; organizerKey: string }
   const [room, setRoom] = useState<RoomStats | null>(null);
   const [sales, setSales] = useState<Sales | null>(null);
   const [sections, setSections] = useState<SeatMapOverlay["sections"]>([]);
-  const [names, setNames] = useState<Record<string, string>>({});
+  const [geometry, setGeometry] = useState<Geometry | null>(null);
+  const [timeline, setTimeline] = useState<SalesTimeline | null>(null);
+  const [refreshed, setRefreshed] = useState(0);
   const [updatedAt, setUpdatedAt] = useState<number | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);
@@ -57,19 +42,17 @@ function Live({ showId, organizerKey }: { showId: string; organizerKey: string }
       api<RoomStats>(`/v1/admin/shows/${showId}/waiting-room`, { organizerKey }),
       api<Sales>(`/v1/admin/shows/${showId}/sales`, { organizerKey }),
       api<SeatMapOverlay>(`/v1/shows/${showId}/seat-map`),
+      api<SalesTimeline>(`/v1/admin/shows/${showId}/sales/timeline?minutes=15`, { organizerKey }),
     ]).then(
-      ([nextRoom, nextSales, overlay]) => {
+      ([nextRoom, nextSales, overlay, nextTimeline]) => {
         if (!live) return;
         setRoom(nextRoom);
         setSales(nextSales);
+        setTimeline(nextTimeline);
         setSections(overlay.sections);
         setUpdatedAt(Date.now());
         setError(null);
-        if (Object.keys(names).length === 0) {
-          api<Geometry>(overlay.geometry.geometry_url).then((geometry) =>
-            setNames(Object.fromEntries(geometry.sections.map((s) => [s.id, s.name]))),
-          );
-        }
+        if (!geometry) api<Geometry>(overlay.geometry.geometry_url).then(setGeometry);
       },
       (caught) => live && setError(caught),
     );
@@ -83,63 +66,72 @@ function Live({ showId, organizerKey }: { showId: string; organizerKey: string }
   if (show.loading) return <Loading />;
   if (!show.data) return <ProblemMessage error={show.error} onRetry={show.reload} />;
   const currency = sales?.currency ?? show.data.currency;
+  const names = Object.fromEntries((geometry?.sections ?? []).map((s) => [s.id, s.name]));
+  const sectionMap = new Map(sections.map((section) => [section.section_id, section]));
+  // After a block or a refund: read everything again now rather than at the next tick.
+  const changed = () => {
+    setRefreshed((n) => n + 1);
+    setTick((n) => n + 1);
+  };
   return (
     <div class="page console">
       <p>
-        <a href="/organizer">{t.organizer.back}</a>
+        <a href="/organizer">{to.back}</a>
       </p>
-      <PageHeading title={t.organizer.dashboard(show.data.event_name)}>{show.data.event_name}</PageHeading>
+      <PageHeading title={to.dashboard(show.data.event_name)}>{show.data.event_name}</PageHeading>
       <p class="lede">
         {showTime(show.data.starts_at, show.data.timezone)} · {show.data.venue.name} · <code>{showId}</code>
       </p>
-      {updatedAt && <p class="muted small">{t.organizer.live(clockTime(updatedAt))}</p>}
+      {updatedAt && <p class="muted small">{to.live(clockTime(updatedAt))}</p>}
       {error !== null && <ProblemMessage error={error} />}
 
       <section aria-labelledby="room-heading">
-        <h2 id="room-heading">{t.organizer.room}</h2>
-        {room && !room.enabled && <p>{t.organizer.roomOff}</p>}
+        <h2 id="room-heading">{to.room}</h2>
+        {room && !room.enabled && <p>{to.roomOff}</p>}
         {room && (
           <dl class="stats" data-testid="room-stats">
-            <Stat label={t.organizer.queued} value={room.queued} />
+            <Stat label={to.queued} value={room.queued} />
             <Stat
-              label={t.organizer.admittedLastMinute}
+              label={to.admittedLastMinute}
               value={room.admitted_last_minute}
-              note={t.organizer.ofRate(room.admit_per_minute)}
+              note={to.ofRate(room.admit_per_minute)}
             />
+            <Stat label={to.activeCheckouts} value={room.active_checkouts} note={to.ofMax(room.max_active)} />
             <Stat
-              label={t.organizer.activeCheckouts}
-              value={room.active_checkouts}
-              note={t.organizer.ofMax(room.max_active)}
+              label={to.observedRate}
+              value={room.observed_admit_per_minute}
+              note={to.ofRate(room.admit_per_minute)}
             />
-            <Stat label={t.organizer.oldestWait} value={t.organizer.seconds(room.oldest_wait_s)} />
+            <Stat label={to.oldestWait} value={to.seconds(room.oldest_wait_s)} />
           </dl>
         )}
         {room && <RoomControls showId={showId} organizerKey={organizerKey} room={room} onChanged={setRoom} />}
       </section>
 
       <section aria-labelledby="sales-heading">
-        <h2 id="sales-heading">{t.organizer.sales}</h2>
+        <h2 id="sales-heading">{to.sales}</h2>
         {sales && (
           <dl class="stats" data-testid="sales-stats">
-            <Stat label={t.organizer.sold} value={sales.counts.sold} />
-            <Stat label={t.organizer.held} value={sales.counts.held} />
-            <Stat label={t.organizer.available} value={sales.counts.available} />
-            <Stat label={t.organizer.blocked} value={sales.counts.blocked} />
-            <Stat label={t.organizer.orders} value={sales.confirmed_orders} />
-            <Stat label={t.organizer.revenue} value={money(sales.revenue_cents, currency)} />
-            <Stat label={t.organizer.refunded} value={money(sales.refunded_cents, currency)} />
+            <Stat label={to.sold} value={sales.counts.sold} />
+            <Stat label={to.held} value={sales.counts.held} />
+            <Stat label={to.available} value={sales.counts.available} />
+            <Stat label={to.blocked} value={sales.counts.blocked} />
+            <Stat label={to.orders} value={sales.confirmed_orders} />
+            <Stat label={to.revenue} value={money(sales.revenue_cents, currency)} />
+            <Stat label={to.refunded} value={money(sales.refunded_cents, currency)} />
           </dl>
         )}
-        <h3 id="by-section-heading">{t.organizer.bySection}</h3>
+        {timeline && <Timeline timeline={timeline} />}
+        <h3 id="by-section-heading">{to.bySection}</h3>
         {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region is focusable so arrow keys scroll it */}
         <section class="table-scroll" tabIndex={0} aria-labelledby="by-section-heading">
           <table class="orders">
             <thead>
               <tr>
-                <th scope="col">{t.organizer.section}</th>
-                <th scope="col">{t.organizer.sectionAvailable}</th>
-                <th scope="col">{t.organizer.sectionTaken}</th>
-                <th scope="col">{t.organizer.capacity}</th>
+                <th scope="col">{to.section}</th>
+                <th scope="col">{to.sectionAvailable}</th>
+                <th scope="col">{to.sectionTaken}</th>
+                <th scope="col">{to.capacity}</th>
               </tr>
             </thead>
             <tbody>
@@ -155,7 +147,55 @@ function Live({ showId, organizerKey }: { showId: string; organizerKey: string }
           </table>
         </section>
       </section>
+
+      {geometry && show.data.status === "published" && (
+        <SeatBlocks
+          show={show.data}
+          geometry={geometry}
+          sections={sectionMap}
+          organizerKey={organizerKey}
+          onChanged={changed}
+        />
+      )}
+
+      <Orders showId={showId} organizerKey={organizerKey} refreshed={refreshed} />
     </div>
+  );
+}
+
+/** Orders and revenue per minute: bars for the eye, and the table itself for everyone. */
+function Timeline({ timeline }: { timeline: SalesTimeline }) {
+  const most = Math.max(1, ...timeline.minutes.map((m) => m.orders));
+  const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return (
+    <>
+      <h3 id="per-minute-heading">{to.perMinute}</h3>
+      <p class="muted small">{to.perMinuteHint}</p>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region is focusable so arrow keys scroll it */}
+      <section class="table-scroll" tabIndex={0} aria-labelledby="per-minute-heading">
+        <table class="orders timeline" data-testid="sales-timeline">
+          <thead>
+            <tr>
+              <th scope="col">{to.minute}</th>
+              <th scope="col">{to.minuteOrders}</th>
+              <th scope="col">{to.minuteRevenue}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {timeline.minutes.map((m) => (
+              <tr key={m.minute}>
+                <th scope="row">{time(m.minute)}</th>
+                <td>
+                  <span class="bar" aria-hidden="true" style={{ width: `${(m.orders / most) * 6}rem` }} />
+                  {m.orders}
+                </td>
+                <td>{money(m.revenue_cents, timeline.currency)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </>
   );
 }
 
@@ -196,7 +236,7 @@ function RoomControls({
       onChanged(
         await api<RoomStats>(`/v1/admin/shows/${showId}/waiting-room`, { method: "PATCH", organizerKey, body }),
       );
-      announce(t.organizer.saved);
+      announce(to.saved);
     } catch (caught) {
       setError(caught);
     } finally {
@@ -206,9 +246,9 @@ function RoomControls({
   return (
     <>
       <p>
-        <span class="badge">{room.paused ? t.organizer.paused : t.organizer.running}</span>{" "}
+        <span class="badge">{room.paused ? to.paused : to.running}</span>{" "}
         <button type="button" disabled={busy} onClick={() => patch({ paused: !room.paused })}>
-          {room.paused ? t.organizer.resume : t.organizer.pause}
+          {room.paused ? to.resume : to.pause}
         </button>
       </p>
       <form
@@ -228,14 +268,14 @@ function RoomControls({
         }}
       >
         <fieldset>
-          <legend>{t.organizer.settings}</legend>
+          <legend>{to.settings}</legend>
           <div class="check">
             <input id="room-enabled" name="enabled" type="checkbox" defaultChecked={room.enabled} />
-            <label for="room-enabled">{t.organizer.enabled}</label>
+            <label for="room-enabled">{to.enabled}</label>
           </div>
           <div class="field-row">
             <div class="field">
-              <label for="room-rate">{t.organizer.admitPerMinute}</label>
+              <label for="room-rate">{to.admitPerMinute}</label>
               <input
                 id="room-rate"
                 name="admit_per_minute"
@@ -246,7 +286,7 @@ function RoomControls({
               />
             </div>
             <div class="field">
-              <label for="room-max">{t.organizer.maxActive}</label>
+              <label for="room-max">{to.maxActive}</label>
               <input
                 id="room-max"
                 name="max_active"
@@ -257,7 +297,7 @@ function RoomControls({
               />
             </div>
             <div class="field">
-              <label for="room-window">{t.organizer.checkoutWindow}</label>
+              <label for="room-window">{to.checkoutWindow}</label>
               <input
                 id="room-window"
                 name="checkout_window_s"
@@ -269,12 +309,12 @@ function RoomControls({
               />
             </div>
             <div class="field">
-              <label for="room-opens">{t.organizer.opensAt}</label>
+              <label for="room-opens">{to.opensAt}</label>
               <input id="room-opens" name="opens_at" type="datetime-local" defaultValue={toLocalInput(room.opens_at)} />
             </div>
           </div>
           <button type="submit" class="primary" disabled={busy}>
-            {t.organizer.save}
+            {to.save}
           </button>
         </fieldset>
       </form>

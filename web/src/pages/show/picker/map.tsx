@@ -31,6 +31,7 @@ export function SeatMap({
   filters,
   onFocus,
   onToggle,
+  seatMode,
 }: {
   show: Show;
   geometry: Geometry;
@@ -41,6 +42,8 @@ export function SeatMap({
   filters: Filters;
   onFocus: (sectionId: string | null) => void;
   onToggle: (seat: SeatAvailability) => void;
+  /** The organizer console's mode: which seats a click may choose and a class for each (blocked). */
+  seatMode?: SeatMode;
 }) {
   const svg = useRef<SVGSVGElement>(null);
   const panzoom = useRef<PanzoomObject | null>(null);
@@ -168,6 +171,7 @@ export function SeatMap({
                     seats={seats}
                     selected={selected}
                     filters={filters}
+                    seatMode={seatMode}
                     onToggle={(seat, event) => isClick(event) && onToggle(seat)}
                   />
                 )}
@@ -186,6 +190,7 @@ function Seats({
   seats,
   selected,
   filters,
+  seatMode,
   onToggle,
 }: {
   show: Show;
@@ -193,6 +198,7 @@ function Seats({
   seats: Map<string, SeatAvailability>;
   selected: Set<string>;
   filters: Filters;
+  seatMode?: SeatMode;
   onToggle: (seat: SeatAvailability, event: MouseEvent) => void;
 }) {
   const r = seatPitch(section) * 0.4;
@@ -219,11 +225,12 @@ function Seats({
         row.seats.map((geo) => {
           const seat = seats.get(geo.id);
           const isSelected = selected.has(geo.id);
-          const pickable = seat ? seatMatches(seat, filters) : false;
+          const mode = seat && seatMode ? seatMode(seat) : null;
+          const pickable = mode ? mode.pickable : seat ? seatMatches(seat, filters) : false;
           const available = seat?.status === "available";
           const colour = tierColour(show, seat?.tier_id);
           const fill = isSelected ? "#111827" : !available ? "#d4d4d8" : pickable ? colour.strong : "#a1a1aa";
-          const className = `seat${isSelected ? " seat-selected" : ""}${pickable || isSelected ? " seat-pickable" : ""}`;
+          const className = `seat${isSelected ? " seat-selected" : ""}${pickable || isSelected ? " seat-pickable" : ""}${mode?.className ? ` ${mode.className}` : ""}`;
           const onClick = (event: MouseEvent) => {
             if (seat && (pickable || isSelected)) onToggle(seat, event);
           };
@@ -259,6 +266,8 @@ function Seats({
     </g>
   );
 }
+
+export type SeatMode = (seat: SeatAvailability) => { pickable: boolean; className?: string };
 
 function centre(points: [number, number][]) {
   const b = boundsOf(points);

@@ -1,0 +1,61 @@
+import type { Event, Show } from "../../api/types";
+
+// Wire shapes of the organizer API the console reads (mirrors of /openapi.json).
+
+export type OrganizerEvent = Event & { shows: Show[] };
+
+export interface RoomStats {
+  enabled: boolean;
+  paused: boolean;
+  admit_per_minute: number;
+  max_active: number;
+  checkout_window_s: number;
+  opens_at: string | null;
+  queued: number;
+  admitted_last_minute: number;
+  active_checkouts: number;
+  observed_admit_per_minute: number;
+  oldest_wait_s: number;
+  server_time_ms: number;
+}
+
+export interface Sales {
+  counts: { available: number; held: number; sold: number; blocked: number; capacity: number };
+  confirmed_orders: number;
+  revenue_cents: number;
+  refunded_cents: number;
+  currency: string;
+}
+
+export interface SalesTimeline {
+  currency: string;
+  minutes: { minute: string; orders: number; revenue_cents: number }[];
+}
+
+export type SeatState = "available" | "held" | "sold" | "blocked";
+
+export interface OrganizerSeat {
+  seat_id: string;
+  status: SeatState;
+  block_reason: string | null;
+  tier_id: string;
+  price_cents: number;
+  accessible: boolean;
+}
+
+export interface BlockChange {
+  changed: string[];
+  unchanged: string[];
+}
+
+export interface AdminOrder {
+  order_id: string;
+  status: string;
+  show_id: string;
+  total_cents: number;
+  refunded_cents: number;
+  currency: string;
+  created_at: string;
+  items: { seat_id: string; tier_id: string; price_cents: number }[];
+  tickets: { ticket_id: string; seat_id: string; status: "valid" | "void" | "checked_in" }[];
+}
