@@ -164,6 +164,17 @@ try {
     ...stripe,
     ...turnstile,
   };
+  // Public settings the fan app reads from GET /v1/config (see README, "Configuration").
+  for (const name of [
+    "STRIPE_PUBLISHABLE_KEY",
+    "TURNSTILE_SITE_KEY",
+    "OIDC_ISSUER",
+    "OIDC_CLIENT_ID",
+    "OIDC_SCOPE",
+    "OIDC_AUDIENCE",
+    "FAN_JWT_JWKS_URL",
+  ])
+    if (process.env[name]) vars[name] = process.env[name];
   await startWebBuild();
 
   const wranglerArgs = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"];

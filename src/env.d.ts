@@ -46,3 +46,18 @@ interface OnsaleSecrets {
   /** siteverify endpoint; unset = Cloudflare's. `npm run dev` and the tests point it at scripts/turnstile-standin.mjs. */
   TURNSTILE_VERIFY_URL?: string;
 }
+
+interface OnsaleSecrets {
+  /** Stripe publishable key (`pk_…`): the fan app mounts Stripe's Payment Element with it. Public. */
+  STRIPE_PUBLISHABLE_KEY?: string;
+  /** Turnstile site key: the fan app shows the widget on the waiting-room join. Public. */
+  TURNSTILE_SITE_KEY?: string;
+  /** OpenID Connect issuer the fan app signs in with (authorization code + PKCE). Public. */
+  OIDC_ISSUER?: string;
+  /** The fan app's public OIDC client id (no client secret: a browser keeps none). */
+  OIDC_CLIENT_ID?: string;
+  /** Scopes asked for (default "openid email"). */
+  OIDC_SCOPE?: string;
+  /** `audience`/`resource` parameter some issuers need to mint an access token for this API. */
+  OIDC_AUDIENCE?: string;
+}

@@ -12,6 +12,7 @@ import { adminEvents } from "./routes/admin-events";
 import { adminOrders } from "./routes/admin-orders";
 import { adminShows } from "./routes/admin-shows";
 import { adminVenues } from "./routes/admin-venues";
+import { publicConfig } from "./routes/config";
 import { dev } from "./routes/dev";
 import { fanEvents } from "./routes/events";
 import { health } from "./routes/health";
@@ -38,6 +39,7 @@ app.use("*", rateLimit());
 app.use("*", limitBodySize());
 
 app.route("/healthz", health);
+app.route("/v1/config", publicConfig);
 app.route("/v1/me", me);
 app.route("/v1/events", fanEvents);
 app.route("/v1/shows", fanShows);

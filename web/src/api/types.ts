@@ -198,3 +198,13 @@ export interface DevToken {
   fan_id: string;
   expires_at_ms: number;
 }
+
+export interface WaitlistEntry {
+  fan_id: string;
+  quantity: number;
+  section_id: string | null;
+  status: "waiting" | "offered" | "lapsed" | "fulfilled" | "left";
+  position: number | null;
+  joined_at_ms: number;
+  offer_hold_id: string | null;
+}

@@ -60,6 +60,12 @@ export const en = {
     submit: "Sign in",
     unavailable: "Development sign-in is switched off on this server.",
     needed: "Sign in to join the queue and buy tickets.",
+    oidcIntro: "Sign in with your account.",
+    oidcSubmit: "Sign in",
+    oidcRedirecting: "Taking you to sign in…",
+    callbackTitle: "Signing you in",
+    callbackFailed: "Sign-in did not complete. Please try again.",
+    devHeading: "Development: sign in as any fan",
   },
 
   show: {
@@ -180,12 +186,10 @@ export const en = {
     challengeTitle: "Your bank asks you to confirm this payment",
     challengeReal:
       "This card uses 3-D Secure: with real payments, your bank's confirmation page (an app prompt or a code) opens here.",
-    challengeLocal:
-      "Local development: there is no bank to ask, so answer the challenge yourself. Nothing is charged.",
+    challengeLocal: "Local development: there is no bank to ask, so answer the challenge yourself. Nothing is charged.",
     challengeApprove: "Confirm the payment",
     challengeFail: "Fail the check",
-    challengeUnavailable:
-      "the 3-D Secure check cannot be completed here; choose another card",
+    challengeUnavailable: "the 3-D Secure check cannot be completed here; choose another card",
     unexpected: (status: string) => `The order is ${status}. Please check your orders in the wallet.`,
     pay: (amount: string) => `Pay ${amount}`,
     paying: "Paying…",
@@ -200,10 +204,7 @@ export const en = {
       authentication_failed: "the 3-D Secure check was not passed",
       payment_intent_authentication_failure: "the 3-D Secure check was not passed",
     } as Record<string, string>,
-    declinedStillHeld:
-      "Your seats are still held for you until the countdown ends: choose another card and pay again.",
-    retry: "Try again",
-    retrying: "Holding your seats again…",
+    declinedStillHeld: "Your seats are still held for you until the countdown ends: choose another card and pay again.",
     retryLost: "Those seats have been taken in the meantime. Please choose other seats.",
     expired: "Time is up: your seats were released and are back on sale.",
     chooseAgain: "Choose seats again",
@@ -237,6 +238,37 @@ export const en = {
       cancelled: "Cancelled",
       refund_pending: "Refund in progress",
       refunded: "Refunded",
+    } as Record<string, string>,
+    waitlists: "Waitlists",
+    waitlistShow: "Show",
+    waitlistOpen: "Open the show",
+  },
+
+  waitlist: {
+    title: "Waitlist",
+    soldOut: "This show is sold out. Join the waitlist: when seats come back, they are offered in order.",
+    lapsed: "Your last waitlist offer expired. You can join the waitlist again.",
+    howItWorks:
+      "When seats come back we reserve them for you and tell you here and by email; you then have a few minutes to pay.",
+    quantity: "Tickets",
+    join: "Join the waitlist",
+    joined: (position: number) => `You joined the waitlist${position ? `, number ${position}` : ""}.`,
+    position: (position: number, quantity: number) =>
+      `You are number ${position} on the waitlist for ${quantity} ${plural(quantity, "ticket", "tickets")}.`,
+    waiting: (quantity: number) => `You are on the waitlist for ${quantity} ${plural(quantity, "ticket", "tickets")}.`,
+    leave: "Leave the waitlist",
+    left: "You left the waitlist.",
+    offerArrived: "Seats came back for you: they are reserved for a few minutes.",
+    offer: (n: number, price: string) => `${n} ${plural(n, "seat is", "seats are")} reserved for you (${price}).`,
+    offerExpiresIn: "Reserved for",
+    takeOffer: "Buy these seats",
+    declineOffer: "No thanks, leave the waitlist",
+    statuses: {
+      waiting: "Waiting",
+      offered: "Seats reserved for you",
+      lapsed: "Offer expired",
+      fulfilled: "Bought",
+      left: "Left",
     } as Record<string, string>,
   },
 };

@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api/client";
-import type { Order, Page, Ticket } from "../api/types";
+import type { Hold, Order, Page, Ticket, WaitlistEntry } from "../api/types";
+import { Countdown } from "../components/countdown";
 import { PageHeading } from "../components/page-heading";
 import { Loading, ProblemMessage } from "../components/problem";
 import { SignInForm } from "../components/sign-in-form";
@@ -8,6 +9,7 @@ import { downloadAuthorized, TicketQr } from "../components/ticket-qr";
 import { money, showTime, t } from "../i18n";
 import { useLoad } from "../lib/use-load";
 import { session } from "../session";
+import { knownWaitlists } from "./show/waitlist-store";
 
 export default function WalletPage() {
   const fan = session.value;
@@ -53,6 +55,7 @@ function Wallet() {
           </ul>
         )}
       </section>
+      <Waitlists fanId={session.value!.fan_id} />
       <section aria-labelledby="orders-heading">
         <h2 id="orders-heading">{t.wallet.orders}</h2>
         {orders.data.length === 0 ? (
@@ -124,5 +127,59 @@ function TicketCard({ ticket }: { ticket: Ticket }) {
         </figure>
       )}
     </li>
+  );
+}
+
+/** The waitlists joined on this device: place, and an offer to buy before it expires. */
+function Waitlists({ fanId }: { fanId: string }) {
+  const known = knownWaitlists(fanId);
+  const loaded = useLoad(
+    (signal) =>
+      Promise.all(
+        known.map(async (entry) => {
+          try {
+            const status = await api<WaitlistEntry>(`/v1/shows/${entry.show_id}/waitlist`, { auth: true, signal });
+            const offer =
+              status.status === "offered" && status.offer_hold_id
+                ? await api<Hold>(`/v1/holds/${status.offer_hold_id}`, { auth: true, signal }).catch(() => null)
+                : null;
+            return { ...entry, status, offer };
+          } catch {
+            return { ...entry, status: null, offer: null };
+          }
+        }),
+      ),
+    [fanId],
+  );
+  if (known.length === 0 || !loaded.data) return null;
+  const entries = loaded.data.filter((entry) => entry.status);
+  if (entries.length === 0) return null;
+  return (
+    <section aria-labelledby="waitlists-heading">
+      <h2 id="waitlists-heading">{t.wallet.waitlists}</h2>
+      <ul class="waitlists">
+        {entries.map(({ show_id, event_name, status, offer }) => (
+          <li key={show_id} class="panel">
+            <h3>{event_name}</h3>
+            <p>
+              {status!.status === "waiting" && status!.position
+                ? t.waitlist.position(status!.position, status!.quantity)
+                : (t.waitlist.statuses[status!.status] ?? status!.status)}
+            </p>
+            {offer && (offer.status === "active" || offer.status === "checkout") && (
+              <div class="notice notice-success">
+                <p>
+                  <strong>{t.waitlist.offer(offer.seat_ids.length, money(offer.price_cents, offer.currency))}</strong>
+                </p>
+                <Countdown deadlineMs={offer.expires_at_ms} label={t.waitlist.offerExpiresIn} onEnd={loaded.reload} />
+              </div>
+            )}
+            <a href={`/shows/${show_id}`}>
+              {status!.status === "offered" ? t.waitlist.takeOffer : t.wallet.waitlistOpen}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }

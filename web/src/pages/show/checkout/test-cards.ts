@@ -11,4 +11,5 @@ export interface TestCard {
 export const TEST_CARDS: TestCard[] = [
   { paymentMethod: "pm_card_visa", label: () => t.checkout.cardVisa },
   { paymentMethod: "pm_card_chargeDeclined", label: () => t.checkout.cardDeclined },
+  { paymentMethod: "pm_card_authenticationRequired", label: () => t.checkout.cardThreeDSecure },
 ];

@@ -10,6 +10,8 @@ import { newKey } from "../../../lib/storage";
 import { type CheckoutState, saveCheckout } from "../checkout-store";
 import { liveAdmission, loadPlace } from "../queue-store";
 import type { StepProps } from "../steps";
+import { WaitlistPanel } from "../waitlist";
+import { knownWaitlists } from "../waitlist-store";
 import { BestAvailable } from "./best-available";
 import { SeatMap } from "./map";
 import { type Filters, type SeatPick, seatPick, seatPlace, sectionTier, tierColour } from "./model";
@@ -164,6 +166,22 @@ export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
   if (loadError && !overlay) return <ProblemMessage error={loadError} onRetry={() => setRefresh((n) => n + 1)} />;
   if (!overlay || !geometry) return <Loading />;
   const total = [...selected.values()].reduce((sum, pick) => sum + pick.price_cents, 0);
+  const soldOut = overlay.sections.every((section) => section.available === 0);
+
+  /** A waitlist offer is a hold the API made for the fan: it goes to checkout like any other. */
+  const takeOffer = (offered: Hold) => {
+    const picks: CheckoutState["seats"] = {};
+    for (const seatId of offered.seat_ids) {
+      const place = seatPlace(geometry, seatId);
+      picks[seatId] = {
+        label: t.picker.seatShort(place.sectionName, place.row, place.number),
+        price_cents: sectionTier(show, place.sectionId)?.price_cents ?? 0,
+      };
+    }
+    const state: CheckoutState = { hold: offered, order: null, seats: picks };
+    saveCheckout(fan.fan_id, show.show_id, state);
+    onHeld(state);
+  };
 
   return (
     <section class="picker" aria-labelledby="picker-heading">
@@ -173,6 +191,9 @@ export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
           <Countdown deadlineMs={admission.expiresAtMs} label={t.picker.windowLeft} onEnd={onAdmissionLost} />
         )}
       </div>
+      {(soldOut || knownWaitlists(fan.fan_id).some((known) => known.show_id === show.show_id)) && (
+        <WaitlistPanel show={show} fan={fan} soldOut={soldOut} onOffer={takeOffer} />
+      )}
       <div class="picker-layout">
         <div class="picker-main">
           <fieldset class="view-switch">
