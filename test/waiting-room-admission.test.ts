@@ -232,8 +232,9 @@ describe("waiting-room admission", () => {
     const expected = groups / 24;
     let chiSquared = 0;
     for (const perm of permutations("0123")) chiSquared += ((counts.get(perm) ?? 0) - expected) ** 2 / expected;
-    // 23 degrees of freedom: above 49.73 happens by chance once in a thousand runs.
-    expect(chiSquared).toBeLessThan(49.73);
+    // 23 degrees of freedom: above 71.2 happens by chance about once in a million runs (a
+    // fixed order, or one member favoured, lands in the hundreds or thousands).
+    expect(chiSquared).toBeLessThan(71.2);
     expect(counts.size).toBeGreaterThan(20);
   });
 
