@@ -92,8 +92,8 @@ export const enOrganizer = {
     production_kill: "Production kill (no view, equipment)",
     other: "Other",
   } as Record<string, string>,
-  block: (n: number) => `Block ${n} ${plural(n, "seat", "seats")}`,
-  unblock: (n: number) => `Unblock ${n} ${plural(n, "seat", "seats")}`,
+  block: (n: number) => (n ? `Block ${n} ${plural(n, "seat", "seats")}` : "Block seats"),
+  unblock: (n: number) => (n ? `Unblock ${n} ${plural(n, "seat", "seats")}` : "Unblock seats"),
   blockedDone: (changed: number, unchanged: number) =>
     `Blocked ${changed} ${plural(changed, "seat", "seats")}${unchanged ? `; ${unchanged} already blocked` : ""}.`,
   unblockedDone: (changed: number, unchanged: number) =>
