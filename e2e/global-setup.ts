@@ -73,6 +73,9 @@ export default async function globalSetup() {
   child.stderr!.resume();
   process.env.ONSALE_E2E_URL = `http://127.0.0.1:${port}`;
   process.env.ONSALE_E2E_ORGANIZER_KEY = organizerKey;
+  // The Stripe stand-in's URL (the stubbed Stripe.js of e2e/stripe-element.spec.ts settles payments there).
+  const stripeUrl = /Stripe\s+(http:\/\/\S+)/.exec(output)?.[1];
+  if (stripeUrl) process.env.ONSALE_E2E_STRIPE_URL = stripeUrl;
   console.log(`[e2e] stack up at ${process.env.ONSALE_E2E_URL} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   return async () => {

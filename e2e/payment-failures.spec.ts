@@ -1,6 +1,6 @@
 import { createShow, expect, expectAccessible, fanId, pickSeat, screenshot, signInThroughForm, test } from "./fixtures";
 
-test("a declined card says so, and trying again holds the same seats and pays", async ({ page }, info) => {
+test("a declined card says so, keeps the seats held, and another card pays the same order", async ({ page }, info) => {
   const show = await createShow();
   await page.goto(`/shows/${show.showId}`);
   await signInThroughForm(page, fanId("declined"));
@@ -14,17 +14,40 @@ test("a declined card says so, and trying again holds the same seats and pays", 
 
   const alert = page.locator("main").getByRole("alert");
   await expect(alert).toContainText("Your card was declined (the bank said no). You have not been charged.");
-  await expect(alert).toContainText("The seats were released when the payment failed");
+  await expect(alert).toContainText("Your seats are still held for you until the countdown ends");
+  // The countdown keeps running on the same order: no new hold, no new order.
+  await expect(page.getByText("Pay within")).toBeVisible();
+  let newHoldsOrOrders = 0;
+  page.on("request", (request) => {
+    if (request.method() === "POST" && /\/v1\/(orders|shows\/[^/]+\/holds)$/.test(new URL(request.url()).pathname))
+      newHoldsOrOrders++;
+  });
   await expectAccessible(page, "declined payment");
   await screenshot(page, info, "declined");
 
-  await page.getByRole("button", { name: "Try again" }).click();
-  await expect(page.getByText("Pay within")).toBeVisible();
-  await expect(page.getByText("Section Lower 101, row 5, seat 4, €89")).toBeVisible();
   await page.getByLabel("Visa ending 4242 (approved)").check();
-  await page.getByRole("button", { name: "Pay €89" }).click();
+  await page.getByRole("button", { name: "Pay €89 with this card" }).click();
   await expect(page.getByRole("heading", { name: "You are going! Your tickets are ready." })).toBeVisible();
   await expect(page.locator("img.qr")).toHaveCount(1);
+  expect(newHoldsOrOrders).toBe(0);
+});
+
+test("3-D Secure: the test card asks for a challenge, and confirming it pays", async ({ page }, info) => {
+  const show = await createShow();
+  await page.goto(`/shows/${show.showId}`);
+  await signInThroughForm(page, fanId("3ds"));
+  await page.getByRole("button", { name: /^Balcony 202 / }).click();
+  await pickSeat(page, "B202-3-3");
+  await page.getByRole("button", { name: "Hold 1 seat" }).click();
+  await page.getByRole("button", { name: "Continue to payment" }).click();
+  await page.getByLabel("Visa ending 3184 (asks for 3-D Secure)").check();
+  await page.getByRole("button", { name: "Pay €49" }).click();
+
+  await expect(page.getByRole("heading", { name: "Your bank asks you to confirm this payment" })).toBeVisible();
+  await expectAccessible(page, "3-D Secure challenge");
+  await screenshot(page, info, "three-d-secure");
+  await page.getByRole("button", { name: "Confirm the payment" }).click();
+  await expect(page.getByRole("heading", { name: "You are going! Your tickets are ready." })).toBeVisible();
 });
 
 test("a hold that expires in front of the fan: the countdown ends and the seats are released", async ({
