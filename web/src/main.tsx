@@ -18,6 +18,7 @@ const pages = {
   show: () => import("./pages/show/show-page"),
   wallet: () => import("./pages/wallet"),
   signIn: () => import("./pages/sign-in"),
+  callback: () => import("./pages/callback"),
   organizer: () => import("./pages/organizer/console"),
   organizerShow: () => import("./pages/organizer/dashboard"),
   notFound: () => import("./pages/not-found"),
@@ -30,6 +31,7 @@ const routes: Route<PageName>[] = [
   { pattern: "/shows/:show_id", page: "show" },
   { pattern: "/me", page: "wallet" },
   { pattern: "/sign-in", page: "signIn" },
+  { pattern: "/callback", page: "callback" },
   { pattern: "/organizer", page: "organizer" },
   { pattern: "/organizer/shows/:show_id", page: "organizerShow" },
 ];

@@ -5,6 +5,7 @@ import { announce } from "../../components/announcer";
 import { Countdown } from "../../components/countdown";
 import { clockTime, t } from "../../i18n";
 import { serverNow } from "../../lib/server-clock";
+import { turnstileToken } from "../../lib/turnstile";
 import type { FanSession } from "../../session";
 import { loadPlace, type QueuePlace, savePlace } from "./queue-store";
 
@@ -37,6 +38,7 @@ export function Waiting({
   const [paused, setPaused] = useState(show.waiting_room?.paused ?? false);
   const [attempt, setAttempt] = useState(0);
   const choose = useRef<HTMLButtonElement>(null);
+  const botCheck = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     let stopped = false;
@@ -46,13 +48,15 @@ export function Waiting({
       if (!stopped) timer = setTimeout(step, Math.max(MIN_POLL_MS, ms));
     };
     // Joining with the ticket this device holds returns that same place.
-    const join = (ticket?: string) =>
-      api<QueueSession>("/v1/waiting-room/sessions", {
+    const join = async (ticket?: string) => {
+      const token = await turnstileToken(botCheck.current);
+      return api<QueueSession>("/v1/waiting-room/sessions", {
         method: "POST",
         auth: true,
-        body: { show_id: show.show_id },
+        body: token ? { show_id: show.show_id, turnstile_token: token } : { show_id: show.show_id },
         headers: ticket ? { "waiting-room-ticket": ticket } : {},
       });
+    };
 
     async function step() {
       const stored = loadPlace(fan.fan_id, show.show_id);
@@ -171,6 +175,7 @@ export function Waiting({
           {t.waiting.paused}
         </p>
       )}
+      <div ref={botCheck} class="bot-check" />
       {view.kind === "joining" ? (
         <p role="status">{t.loading}</p>
       ) : (
