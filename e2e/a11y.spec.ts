@@ -16,7 +16,9 @@ test("browse, event, sign-in and not-found pages have no serious accessibility v
   const show = await createShow({ name });
   await page.goto("/");
   await expect(page.getByRole("heading", { level: 1, name: "Find events" })).toBeVisible();
-  await expect(page.getByRole("link", { name }).first()).toBeVisible();
+  // The first page lists the events showing soonest; other tests' events may push this one to a
+  // later page, so the search below is what finds it.
+  await expect(page.locator('main a[href^="/events/"]').first()).toBeVisible();
   await expectAccessible(page, "events");
   await screenshot(page, info, "events");
 
