@@ -60,3 +60,27 @@ describe("GET /healthz", () => {
     expect(JSON.stringify(await storage())).toBe(before);
   });
 });
+
+describe("GET /v1/config", () => {
+  it("gives the fan app public settings only: no secret of the deployment appears", async () => {
+    const response = await exports.default.fetch("http://onsale.test/v1/config");
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual([
+      "dev_sign_in",
+      "oidc",
+      "stripe_publishable_key",
+      "test_payments",
+      "turnstile_site_key",
+    ]);
+    expect(body).toMatchObject({
+      stripe_publishable_key: null,
+      turnstile_site_key: null,
+      oidc: null,
+      dev_sign_in: true,
+    });
+    const text = JSON.stringify(body);
+    for (const secret of [env.STRIPE_SECRET_KEY, env.STRIPE_WEBHOOK_SECRET, env.FAN_JWT_SECRET, env.DATABASE_URL])
+      if (secret) expect(text).not.toContain(secret);
+  });
+});
