@@ -3,7 +3,6 @@ import { ApiProblem, api } from "../api/client";
 import type { DevToken } from "../api/types";
 import { t } from "../i18n";
 import { config, loadConfig } from "../lib/config";
-import { startSignIn } from "../lib/oidc";
 import { queryOf } from "../router";
 import { signIn } from "../session";
 import { ProblemMessage } from "./problem";
@@ -45,6 +44,8 @@ export function SignInForm({ onSignedIn }: { onSignedIn?: () => void }) {
         window.location.pathname === "/sign-in"
           ? (queryOf(window.location.search).next ?? "/me")
           : window.location.pathname;
+      // oauth4webapi loads only when a fan signs in this way: the waiting page stays small.
+      const { startSignIn } = await import("../lib/oidc");
       await startSignIn(oidc, next.startsWith("/") && !next.startsWith("//") ? next : "/me");
     } catch (caught) {
       setError(caught);
