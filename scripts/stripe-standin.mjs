@@ -2,7 +2,10 @@
 // that the real `stripe` SDK can be pointed at with `{ host, port, protocol: "http" }`. It answers
 // as Stripe's test mode does: the same object shapes, form-encoded parameters, error types and
 // codes, test PaymentMethods (pm_card_visa, pm_card_chargeDeclined, …), Idempotency-Key replays
-// and webhooks signed with Stripe's scheme and retried with backoff. Only the parameters it
+// and webhooks signed with Stripe's scheme and retried with backoff. One extension of its own: a
+// test token with a `__<name>` suffix (`pm_card_visa__fan42`) is that test card with a card number
+// of its own, so its own `card.fingerprint` — how a load test gives each of thousands of fans a
+// card of their own under the per-card cap. Only the parameters it
 // models are accepted; anything else gets Stripe's `parameter_unknown` error. State lives in
 // memory. Used by the test global setup and `npm run dev`; nothing here runs in production.
 //
@@ -317,7 +320,7 @@ const fingerprint = (params) =>
  */
 const cardFingerprint = (card) =>
   createHash("sha256")
-    .update(`onsale-standin:${card.brand}:${card.last4}`)
+    .update(`onsale-standin:${card.brand}:${card.last4}${card.cardName ? `:${card.cardName}` : ""}`)
     .digest("base64url")
     .replace(/[-_]/g, "")
     .slice(0, 16);
@@ -404,7 +407,8 @@ class TestModeAccount {
   /** A test token (`pm_card_visa`) becomes a new PaymentMethod; a `pm_…` id must exist. */
   resolvePaymentMethod(value) {
     const id = asString(value, "payment_method");
-    const card = TEST_CARDS[id];
+    const [, base, cardName] = /^(pm_card_[A-Za-z]+)__([A-Za-z0-9_]{1,40})$/.exec(id) ?? [];
+    const card = base && TEST_CARDS[base] ? { ...TEST_CARDS[base], cardName } : TEST_CARDS[id];
     if (!card) return this.mustFind(this.paymentMethods, "PaymentMethod", id, { param: "payment_method", status: 400 });
     const method = { object: paymentMethodObject(card), card };
     this.paymentMethods.set(method.object.id, method);

@@ -91,6 +91,20 @@ describe("Stripe stand-in through the real SDK", () => {
     expect(retried).toMatchObject({ status: "succeeded", last_payment_error: null });
   });
 
+  it("a test token with a __<name> suffix is that card with a number of its own: its own fingerprint", async () => {
+    const print = async (token: string) => (await stripe.paymentMethods.retrieve(token)).card?.fingerprint;
+    const visa = await print("pm_card_visa");
+    expect(await print("pm_card_visa")).toBe(visa);
+    const mine = await print("pm_card_visa__fan1");
+    expect(mine).not.toBe(visa);
+    expect(await print("pm_card_visa__fan1")).toBe(mine);
+    expect(await print("pm_card_visa__fan2")).not.toBe(mine);
+    const declined = await stripe.paymentIntents
+      .create({ amount: 500, currency: "usd", payment_method: "pm_card_chargeDeclined__fan1", confirm: true })
+      .catch((error: unknown) => error);
+    expect(declined).toBeInstanceOf(Stripe.errors.StripeCardError);
+  });
+
   it("replays an idempotent create and rejects the key with other parameters", async () => {
     const key = `order-${crypto.randomUUID()}`;
     const params = { amount: 5000, currency: "usd", metadata: { order_id: "ord_idempotent" } };

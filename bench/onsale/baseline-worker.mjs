@@ -18,8 +18,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { neonConfig, Pool } from "@neondatabase/serverless";
 
-/** Never used: the host binds the class wrangler.toml names, so this Worker must export one. */
+/** Never used: the host binds the classes wrangler.toml names, so this Worker must export them. */
 export class ShowDO extends DurableObject {}
+export class DoorDO extends DurableObject {}
 
 const HOLD_TTL_S = 3600;
 const encoder = new TextEncoder();

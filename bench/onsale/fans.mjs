@@ -361,13 +361,22 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
       c.orders++;
       await sleep(between(config.think.pay));
       const declined = fate >= config.mix.abandon && fate < config.mix.abandon + config.mix.decline;
+      // Each fan pays with a card of their own (the stand-in's `__<name>` test tokens), as a crowd
+      // does: one shared test card would hit the per-card cap after eight tickets.
+      const card = `${declined ? "pm_card_chargeDeclined" : "pm_card_visa"}__${fan.id.replace(/[^A-Za-z0-9]/g, "")}`;
       const paid = await callIdempotent("confirm", "POST", `/v1/payments/${order.body.payment.payment_id}/confirm`, {
         token: fan.token,
         headers: { "idempotency-key": `${fan.id}-p` },
-        json: { payment_method: declined ? "pm_card_chargeDeclined" : "pm_card_visa" },
+        json: { payment_method: card },
       });
       if (paid.status !== 200) return "failed_checkout";
-      if (paid.body.status !== "succeeded") return paid.body.status === "failed" ? "declined" : "failed_checkout";
+      if (paid.body.status !== "succeeded") {
+        if (paid.body.decline_code === undefined) return "failed_checkout";
+        // A declined order stays payable while its hold lasts (the fan may try another card);
+        // this fan gives up and lets the seats go, as the checkout's Release button does.
+        await call("cancel", "POST", `/v1/orders/${order.body.order_id}/cancel`, { token: fan.token });
+        return "declined";
+      }
       c.paid++;
       c.seats_paid += hold.seat_ids.length;
       paidOrders.push({ order_id: order.body.order_id, fan_id: fan.id, seat_ids: hold.seat_ids });

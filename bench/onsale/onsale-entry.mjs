@@ -11,9 +11,9 @@
 //   does in production; the email consumer is not exercised. Under `wrangler dev` the real
 //   simulated Queue is used.
 // Nothing else changes: the same handlers, the same Durable Object class.
-import worker, { ShowDO } from "onsale-worker-bundle";
+import worker, { DoorDO, ShowDO } from "onsale-worker-bundle";
 
-export { ShowDO };
+export { DoorDO, ShowDO };
 
 const doCalls = Object.create(null);
 const queued = { messages: 0, batches: 0 };
