@@ -11,7 +11,13 @@ export interface DoNotice {
 
 type NoticeRow = { notice_key: string; topic: DoNotice["topic"]; payload: string };
 
+/** A Queue send not answered in this long is treated as lost and tried again (the consumer dedupes). */
+const SEND_TIMEOUT_MS = 30_000;
+
 export class Notices {
+  /** When the send in flight started; a send that never answers is given up after a while. */
+  #sendingSince: number | null = null;
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly clock: () => number,
@@ -35,6 +41,27 @@ export class Notices {
       )
       .toArray()
       .map((row) => ({ notice_key: row.notice_key, topic: row.topic, payload: JSON.parse(row.payload) }));
+  }
+
+  /**
+   * Hands unsent notices to the Queue; null when there is nothing to send or a send is still in
+   * flight. The caller does not wait for it: what fails stays unsent and is sent again later.
+   */
+  send(queue: Pick<Queue, "sendBatch">): Promise<void> | null {
+    const now = this.clock();
+    if (this.#sendingSince !== null && now - this.#sendingSince < SEND_TIMEOUT_MS) return null;
+    const pending = this.unsent();
+    if (pending.length === 0) return null;
+    this.#sendingSince = now;
+    return queue
+      .sendBatch(pending.map((notice) => ({ body: notice })))
+      .then(() => this.markSent(pending.map((notice) => notice.notice_key)))
+      .catch((error: unknown) =>
+        console.warn("notices not sent yet; the alarm retries", error instanceof Error ? error.message : error),
+      )
+      .finally(() => {
+        if (this.#sendingSince === now) this.#sendingSince = null;
+      });
   }
 
   hasUnsent(): boolean {

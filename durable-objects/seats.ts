@@ -4,7 +4,14 @@
 
 import { bestAvailable, type FreeSeat } from "./best-available";
 import { nextSeatStatus, type SeatStatus, seatStatuses } from "./seat-state";
-import type { OrganizerSeat, SeatAvailability, SeatCounts, SectionAvailability, ShowSeatInit } from "./types";
+import type {
+  BlockResult,
+  OrganizerSeat,
+  SeatAvailability,
+  SeatCounts,
+  SectionAvailability,
+  ShowSeatInit,
+} from "./types";
 
 export type SeatRow = FreeSeat & { status: SeatStatus; hold_id: string | null };
 
@@ -210,7 +217,24 @@ export class Seats {
     return "repaired";
   }
 
-  setBlocked(seatIds: readonly string[], blocked: boolean, reason: string | null) {
+  /**
+   * Organizer blocks (or unblocks) seats, all or nothing: a held or sold seat cannot be
+   * blocked. Seats already in the target state are left as they are. Call inside a transaction.
+   */
+  changeBlocks(seatIds: string[], block: boolean, reason: string | null): BlockResult {
+    const seats = this.byIds(seatIds);
+    const unknown = seatIds.filter((id) => !seats.has(id));
+    if (unknown.length) return { ok: false, code: "unknown_seats", seat_ids: unknown };
+    const target = block ? "blocked" : "available";
+    const from = block ? "available" : "blocked";
+    const conflicting = seatIds.filter((id) => ![target, from].includes(seats.get(id)!.status));
+    if (conflicting.length) return { ok: false, code: "seats_unavailable", seat_ids: conflicting };
+    const changed = seatIds.filter((id) => seats.get(id)!.status !== target);
+    this.setBlocked(changed, block, reason);
+    return { ok: true, changed, unchanged: seatIds.filter((id) => !changed.includes(id)), counts: this.counts() };
+  }
+
+  private setBlocked(seatIds: readonly string[], blocked: boolean, reason: string | null) {
     for (const seatId of seatIds) {
       this.sql.exec(
         "UPDATE seats SET status = ?, block_reason = ? WHERE seat_id = ?",
@@ -223,6 +247,16 @@ export class Seats {
 
   hasSection(sectionId: string): boolean {
     return this.sql.exec("SELECT 1 FROM seat_tallies WHERE section_id = ? LIMIT 1", sectionId).toArray().length > 0;
+  }
+
+  /** Best available in a section, or in the first section that has enough when none is named. */
+  pickAnywhere(sectionId: string | null, quantity: number): string[] | null {
+    const sections = sectionId === null ? this.sectionsWithFree(quantity) : [sectionId];
+    for (const section of sections) {
+      const picked = this.pick(section, quantity, false);
+      if (picked) return picked;
+    }
+    return null;
   }
 
   /** Best available in a section; null when there are not enough free seats. */

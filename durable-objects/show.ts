@@ -38,8 +38,6 @@ type ConfigRow = Omit<ShowSnapshot, "counts" | "server_time_ms">;
 
 /** How soon the alarm tries again to hand unsent notices to the Queue. */
 const NOTICE_RETRY_MS = 5_000;
-/** A Queue send not answered in this long is treated as lost and tried again (the consumer dedupes). */
-const NOTICE_SEND_TIMEOUT_MS = 30_000;
 
 /**
  * One object per show, found by the show id. It serializes every decision about the show's
@@ -55,8 +53,6 @@ export class ShowDO extends DurableObject<Env> {
   /** The alarm time we last set, so arming needs no `await storage.getAlarm()` mid-transition. */
   #alarmAtMs: number | null = null;
   #config: ConfigRow | undefined;
-  /** When the send in flight started; a send that never answers is given up after a while. */
-  #sendingSince: number | null = null;
   readonly #seats: Seats;
   readonly #holds: Holds;
   readonly #room: WaitingRoom;
@@ -158,22 +154,9 @@ export class ShowDO extends DurableObject<Env> {
   #changeBlocks(seatIds: string[], block: boolean, reason: string | null): BlockResult {
     if (!this.#configRow()) return { ok: false, code: "show_not_published", seat_ids: [] };
     this.#expireDue(this.clock());
-    const seats = this.#seats.byIds(seatIds);
-    const unknown = seatIds.filter((id) => !seats.has(id));
-    if (unknown.length) return { ok: false, code: "unknown_seats", seat_ids: unknown };
-    const target = block ? "blocked" : "available";
-    const from = block ? "available" : "blocked";
-    const conflicting = seatIds.filter((id) => ![target, from].includes(seats.get(id)!.status));
-    if (conflicting.length) return { ok: false, code: "seats_unavailable", seat_ids: conflicting };
-    const changed = seatIds.filter((id) => seats.get(id)!.status !== target);
-    this.ctx.storage.transactionSync(() => this.#seats.setBlocked(changed, block, reason));
-    if (!block && changed.length) this.#serveWaitlist();
-    return {
-      ok: true,
-      changed,
-      unchanged: seatIds.filter((id) => !changed.includes(id)),
-      counts: this.#seats.counts(),
-    };
+    const result = this.ctx.storage.transactionSync(() => this.#seats.changeBlocks(seatIds, block, reason));
+    if (result.ok && !block && result.changed.length) this.#serveWaitlist();
+    return result;
   }
 
   /** One section's seats in their true states (held, sold, blocked and why), or null before publishing. */
@@ -469,14 +452,7 @@ export class ShowDO extends DurableObject<Env> {
     const offers = this.ctx.storage.transactionSync(() => {
       const made = this.#waitlist.serve({
         free: (sectionId) => this.#seats.counts(sectionId).available,
-        pick: (sectionId, quantity) => {
-          const sections = sectionId === null ? this.#seats.sectionsWithFree(quantity) : [sectionId];
-          for (const section of sections) {
-            const picked = this.#seats.pick(section, quantity, false);
-            if (picked) return picked;
-          }
-          return null;
-        },
+        pick: (sectionId, quantity) => this.#seats.pickAnywhere(sectionId, quantity),
         hold: (fanId, seatIds) => {
           const hold = this.#holds.create(config, fanId, seatIds, null, now);
           if (hold) this.#armAlarm(hold.expires_at_ms);
@@ -506,21 +482,9 @@ export class ShowDO extends DurableObject<Env> {
    * for it. What fails stays unsent and the alarm tries again.
    */
   #sendNotices() {
-    const now = this.clock();
-    if (this.#sendingSince !== null && now - this.#sendingSince < NOTICE_SEND_TIMEOUT_MS) return;
-    const pending = this.#notices.unsent();
-    if (pending.length === 0) return;
-    const since = now;
-    this.#sendingSince = since;
-    this.#armAlarm(now + NOTICE_RETRY_MS);
-    const sending = this.env.NOTIFICATIONS.sendBatch(pending.map((notice) => ({ body: notice })))
-      .then(() => this.#notices.markSent(pending.map((notice) => notice.notice_key)))
-      .catch((error: unknown) =>
-        console.warn("notices not sent yet; the alarm retries", error instanceof Error ? error.message : error),
-      )
-      .finally(() => {
-        if (this.#sendingSince === since) this.#sendingSince = null;
-      });
+    const sending = this.#notices.send(this.env.NOTIFICATIONS);
+    if (!sending) return;
+    this.#armAlarm(this.clock() + NOTICE_RETRY_MS);
     this.ctx.waitUntil(sending);
   }
 
