@@ -4,6 +4,8 @@ import type { ShowDO } from "../durable-objects/show";
 import { SETTLE_MS } from "../durable-objects/waiting-room";
 import { deliverBatches } from "../src/waiting-room/edge-batches";
 import { forgetRoomStatus } from "../src/waiting-room/edge-status";
+import { createShow, json } from "./fixtures";
+import { api, bearer } from "./helpers";
 
 /** The DO's simulated clock for admission ticks only moves forward, a second per tick. */
 let lastTickAt = 0;
@@ -25,4 +27,18 @@ export async function admitNow(showId: string, ticks = 1) {
     instance.clock = () => Date.now();
   });
   await forgetRoomStatus(showId);
+}
+
+/** A published show with its waiting room on, configured by `room` (organizer API). */
+export async function showWithRoom(room: object) {
+  const show = await createShow();
+  await json(
+    await api(`/v1/admin/shows/${show.showId}/waiting-room`, {
+      method: "PATCH",
+      headers: bearer(show.organizer.key),
+      json: { enabled: true, ...room },
+    }),
+    200,
+  );
+  return { ...show, stub: env.SHOW.getByName(show.showId) };
 }

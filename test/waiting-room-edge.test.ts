@@ -6,9 +6,10 @@ import type { ShowDO } from "../durable-objects/show";
 import { deliverBatches } from "../src/waiting-room/edge-batches";
 import { forgetRoomStatus } from "../src/waiting-room/edge-status";
 import { signQueueTicket, verifyQueueTicket } from "../src/waiting-room/tokens";
-import { createShow, json } from "./fixtures";
-import { api, bearer, fanToken, uniqueFan } from "./helpers";
-import { admitNow } from "./room-helpers";
+import { json } from "./fixtures";
+import { api } from "./helpers";
+import { newFan } from "./payments-helpers";
+import { admitNow, showWithRoom } from "./room-helpers";
 
 // Joins answered at the edge, through the real Worker: the DO hears of arrivals in batches.
 
@@ -21,23 +22,9 @@ interface Session {
   estimated_wait_s: number;
 }
 
-async function fan() {
-  const id = uniqueFan();
-  return { id, auth: bearer(await fanToken(id)) };
-}
+const fan = newFan;
 
-async function roomShow(config: object = {}) {
-  const show = await createShow();
-  await json(
-    await api(`/v1/admin/shows/${show.showId}/waiting-room`, {
-      method: "PATCH",
-      headers: bearer(show.organizer.key),
-      json: { enabled: true, admit_per_minute: 60, max_active: 100_000, ...config },
-    }),
-    200,
-  );
-  return { ...show, stub: env.SHOW.getByName(show.showId) };
-}
+const roomShow = (config: object = {}) => showWithRoom({ admit_per_minute: 60, max_active: 100_000, ...config });
 
 const join = (showId: string, who: { auth: Record<string, string> }, headers: Record<string, string> = {}) =>
   api("/v1/waiting-room/sessions", { method: "POST", headers: { ...who.auth, ...headers }, json: { show_id: showId } });

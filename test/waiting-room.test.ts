@@ -6,8 +6,9 @@ import type { HoldView } from "../durable-objects/types";
 import { deliverBatches } from "../src/waiting-room/edge-batches";
 import { signAdmissionToken, signQueueTicket, verifyQueueTicket } from "../src/waiting-room/tokens";
 import { createShow, json } from "./fixtures";
-import { api, bearer, fanToken, problem, uniqueFan } from "./helpers";
-import { admitNow } from "./room-helpers";
+import { api, bearer, problem } from "./helpers";
+import { newFan } from "./payments-helpers";
+import { admitNow, showWithRoom } from "./room-helpers";
 
 interface Session {
   session_id: string;
@@ -20,23 +21,9 @@ interface Session {
   admission_expires_at_ms?: number;
 }
 
-async function fan() {
-  const id = uniqueFan();
-  return { id, auth: bearer(await fanToken(id)) };
-}
+const fan = newFan;
 
-async function roomShow(config: object = {}) {
-  const show = await createShow();
-  await json(
-    await api(`/v1/admin/shows/${show.showId}/waiting-room`, {
-      method: "PATCH",
-      headers: bearer(show.organizer.key),
-      json: { enabled: true, admit_per_minute: 1_000_000, max_active: 100, ...config },
-    }),
-    200,
-  );
-  return show;
-}
+const roomShow = (config: object = {}) => showWithRoom({ admit_per_minute: 1_000_000, max_active: 100, ...config });
 
 const join = (showId: string, who: { auth: Record<string, string> }) =>
   api("/v1/waiting-room/sessions", { method: "POST", headers: who.auth, json: { show_id: showId } });
