@@ -26,6 +26,8 @@ interface RequestContext {
   fanHash?: string;
   /** Key of the fan-id hash (from a secret the Worker has anyway; see `fanHash`). */
   hashKey?: string;
+  /** Reads what the request has learned so far (its show, its fan), for event lines. */
+  learn?: () => void;
 }
 
 const requests = new AsyncLocalStorage<RequestContext>();
@@ -59,6 +61,7 @@ export function annotate(fields: { showId?: string; fanId?: string }) {
 /** One structured log line: the event, the request's fields, then the caller's (sanitized). */
 export function logEvent(event: string, fields: Fields = {}, level: "info" | "warn" | "error" = "info") {
   const context = requests.getStore();
+  context?.learn?.();
   const line: Record<string, Scalar> = { event };
   const add = (key: string, value: Scalar | null | undefined) => {
     if (value === undefined || value === null || FORBIDDEN.test(key)) return;
@@ -220,16 +223,21 @@ export function observeRequests(): MiddlewareHandler<{
       requestId: c.get("requestId"),
       method: c.req.method,
       hashKey: c.env.QUEUE_TICKET_SECRET,
+      learn() {
+        // Hono knows the matched route and its parameters only once routing happened.
+        const route = c.req.routePath;
+        if (route && route !== "*" && route !== "/*")
+          context.route = route.length > 1 ? route.replace(/\/$/, "") : route;
+        context.showId ??= c.req.param("show_id");
+        const fanId = c.get("fan")?.id;
+        if (fanId && !context.fanHash) context.fanHash = fanHash(fanId, context.hashKey);
+      },
     };
     await requests.run(context, async () => {
       try {
         await next();
       } finally {
-        // Hono knows the matched route only after routing.
-        context.route = c.req.routePath && c.req.routePath !== "*" ? c.req.routePath : undefined;
-        context.showId ??= c.req.param("show_id");
-        const fanId = c.get("fan")?.id;
-        if (fanId && !context.fanHash) context.fanHash = fanHash(fanId, context.hashKey);
+        context.learn!();
         // performance.now() advances only across I/O in workerd, which is what a request waits on.
         const ms = Math.round(performance.now() - started);
         const status = c.res.status;
@@ -316,4 +324,26 @@ export function traceTransactions<D extends { transaction: (...args: never[]) =>
   (db as { transaction: unknown }).transaction = (...args: unknown[]) =>
     span("postgres.transaction", {}, () => transaction(...args));
   return db;
+}
+
+// ─── Events with a metric ───────────────────────────────────────────────────────────────────
+
+/** A fan admitted by the room, as the edge learns it from the Show DO (once per place). */
+export function observeAdmission(env: Partial<Pick<Env, "METRICS">>, showId: string, waitedMs: number) {
+  recordMetric(env, {
+    kind: "admission",
+    showId,
+    route: "/v1/waiting-room/sessions/:session_id",
+    outcome: "admitted",
+    status: 200,
+    ms: waitedMs,
+  });
+  logEvent("room.admitted", { show_id: showId, waited_ms: waitedMs });
+}
+
+/** A Stripe event applied: its lag is the time from Stripe creating it to Onsale applying it. */
+export function observeWebhook(env: Partial<Pick<Env, "METRICS">>, type: string, createdS: number, outcome: string) {
+  const lag = Math.max(0, Date.now() - createdS * 1000);
+  recordMetric(env, { kind: "webhook", route: "/v1/webhooks/stripe", outcome, status: 200, ms: lag });
+  logEvent("webhook.applied", { type, outcome, lag_ms: lag });
 }
