@@ -1,5 +1,4 @@
-import { expect, test } from "@playwright/test";
-import { createShow, fanId, fanToken, stackUrl } from "./fixtures";
+import { createShow, expect, expectAccessible, fanId, fanToken, screenshot, stackUrl, test } from "./fixtures";
 
 // Logs and traces of one purchase, read back from `wrangler dev`'s local observability store
 // (the same spans and console lines Workers Logs and Traces keep in production), through the
@@ -93,4 +92,26 @@ test("a purchase leaves a log line per request and a trace through the Show DO, 
       timeout: 30_000,
     })
     .toBeGreaterThan(0);
+});
+
+test("the organizer dashboard shows the show's service levels against the SLO targets", async ({ page }, testInfo) => {
+  const show = await createShow();
+  const token = await fanToken(fanId("slo"));
+  for (const [i, quantity] of [2, 1, 3].entries()) {
+    await call(`/v1/shows/${show.showId}/holds`, token, { section_id: "B201", quantity }, `slo-${i}`);
+  }
+  await page.goto("/organizer");
+  await page.getByLabel("Organizer API key").fill(process.env.ONSALE_E2E_ORGANIZER_KEY!);
+  await page.getByRole("button", { name: "Open the console" }).click();
+  await expect(page.getByText("Signed in as")).toBeVisible();
+  await page.goto(`/organizer/shows/${show.showId}`);
+  const slo = page.getByTestId("slo");
+  const holdRow = slo.getByRole("row", { name: /Holds without a server error/ });
+  await expect(holdRow).toContainText("100.0 % · 3 requests");
+  await expect(holdRow).toContainText("Met");
+  await expect(slo.getByRole("row", { name: /Hold latency, p95/ })).toContainText("< 1000 ms");
+  // No order yet: the confirm rows say so rather than show a number.
+  await expect(slo.getByRole("row", { name: /Order and confirm latency, p95/ })).toContainText("No data");
+  await screenshot(page, testInfo, "organizer-slo");
+  await expectAccessible(page, "organizer dashboard with service levels");
 });
