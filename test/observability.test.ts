@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { fanHash, isolateMetrics, logEvent, MemoryMetrics, percentile } from "../src/lib/observe";
+import { fanHash, isolateMetrics, logEvent, MemoryMetrics, percentile, recordMetric } from "../src/lib/observe";
 import { sloReport } from "../src/lib/slo";
 import { createShow, json } from "./fixtures";
 import { api, bearer, fanToken } from "./helpers";
@@ -217,5 +217,24 @@ describe("SLO metrics", () => {
     expect(metrics.select("hold", "s", 60_000, now).map((p) => p.ms)).toEqual([2, 3, 4]);
     metrics.record({ kind: "hold", showId: "s", route: "r", outcome: "held", status: 201, ms: 9, at: now + 61_000 });
     expect(metrics.select("hold", "s", 120_000, now + 61_000).map((p) => p.ms)).toEqual([9]);
+  });
+
+  it("Analytics Engine gets the layout the SQL in docs/operations.md reads, and a failing write fails nothing", () => {
+    const written: AnalyticsEngineDataPoint[] = [];
+    const dataset = { writeDataPoint: (point?: AnalyticsEngineDataPoint) => written.push(point!) };
+    recordMetric(
+      { METRICS: dataset },
+      { kind: "hold", showId: "shw_ae", route: "/r", outcome: "held", status: 201, ms: 42 },
+    );
+    expect(written).toEqual([{ indexes: ["shw_ae"], blobs: ["hold", "shw_ae", "/r", "held"], doubles: [42, 201] }]);
+    const broken = {
+      writeDataPoint: () => {
+        throw new Error("AE down");
+      },
+    };
+    expect(() =>
+      recordMetric({ METRICS: broken }, { kind: "request", route: "/r", outcome: "ok", status: 200, ms: 1 }),
+    ).not.toThrow();
+    expect(isolateMetrics.select("hold", "shw_ae", 60_000)).toHaveLength(1);
   });
 });
