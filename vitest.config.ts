@@ -32,6 +32,8 @@ export default defineConfig({
           STRIPE_API_URL: inject("stripeApiUrl"),
           STRIPE_SECRET_KEY: "sk_test_onsale",
           STRIPE_WEBHOOK_SECRET: "whsec_test_onsale",
+          // More than one feed per show, so fan-out and feed choice are exercised; few, so tests can evict them all.
+          LIVE_FEEDS: "2",
           // Turnstile stays off (no secret) as in development; test/abuse-turnstile.test.ts turns
           // it on per request with each of Cloudflare's test secrets.
           TURNSTILE_VERIFY_URL: `${inject("turnstileUrl")}/turnstile/v0/siteverify`,

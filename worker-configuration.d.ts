@@ -16,6 +16,7 @@ interface __BaseEnv_Env {
 	FAN_JWT_AUDIENCE: string;
 	SHOW: DurableObjectNamespace<import("./src/index").ShowDO>;
 	DOOR: DurableObjectNamespace<import("./src/index").DoorDO>;
+	FEED: DurableObjectNamespace<import("./src/index").FeedDO>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {

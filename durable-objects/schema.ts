@@ -208,6 +208,31 @@ export const showMigrations: readonly ShowMigration[] = [
         FROM room_queue GROUP BY bucket;
     `,
   },
+  {
+    id: 6,
+    description: "live seat map: log of public seat changes, published sequence",
+    sql: `
+      -- Every change of a seat's public state (available vs not), in order; the Show DO
+      -- publishes and deletes it in batches to the show's feed objects. A trigger, like the
+      -- tallies: no code path that moves a seat can forget to log it.
+      CREATE TABLE seat_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        seat_id TEXT NOT NULL,
+        section_id TEXT NOT NULL,
+        available INTEGER NOT NULL
+      );
+      CREATE TRIGGER seats_change_log AFTER UPDATE OF status ON seats
+        WHEN (old.status = 'available') <> (new.status = 'available') BEGIN
+        INSERT INTO seat_changes (seat_id, section_id, available)
+          VALUES (new.seat_id, new.section_id, new.status = 'available');
+      END;
+      CREATE TABLE live_feed (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        published_seq INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO live_feed (id) VALUES (1);
+    `,
+  },
 ];
 
 /** Applies pending migrations; returns the schema version now in force. */

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { type HoldRow, Holds, isLive, seatIdsOf } from "./holds";
+import { LIVE_BATCH_MS, type LiveBatch, type LiveSeats, type LiveSnapshot, liveFeedCount, liveFeedName } from "./live";
 import { Notices } from "./notices";
 import { migrateShowSchema } from "./schema";
 import { Seats } from "./seats";
@@ -64,6 +65,8 @@ export class ShowDO extends DurableObject<Env> {
   overlayReads = 0;
   /** Arrival batches the edge sent (joins answered at the edge are measured by it). */
   arrivalBatches = 0;
+  /** The pending live publication: seat changes within LIVE_BATCH_MS go out as one batch. */
+  #liveTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -117,6 +120,7 @@ export class ShowDO extends DurableObject<Env> {
       this.#config = undefined;
       this.#seats.load(init.seats);
     });
+    this.#seatsChanged();
     return this.#seats.counts();
   }
 
@@ -155,6 +159,7 @@ export class ShowDO extends DurableObject<Env> {
     if (!this.#configRow()) return { ok: false, code: "show_not_published", seat_ids: [] };
     this.#expireDue(this.clock());
     const result = this.ctx.storage.transactionSync(() => this.#seats.changeBlocks(seatIds, block, reason));
+    if (result.ok && result.changed.length) this.#seatsChanged();
     if (result.ok && !block && result.changed.length) this.#serveWaitlist();
     return result;
   }
@@ -234,6 +239,7 @@ export class ShowDO extends DurableObject<Env> {
 
   #held(hold: HoldRow, config: ConfigRow, now: number): HoldOutcome {
     this.#armAlarm(hold.expires_at_ms);
+    this.#seatsChanged();
     return { ok: true, replayed: false, hold: this.#holds.view(hold, config, now) };
   }
 
@@ -328,6 +334,7 @@ export class ShowDO extends DurableObject<Env> {
       this.#holds.markSold(holdId, now);
       this.#waitlist.offerTaken(holdId);
     });
+    this.#seatsChanged();
     return { ok: true, seat_ids: seatIds };
   }
 
@@ -353,6 +360,7 @@ export class ShowDO extends DurableObject<Env> {
         this.#seats.refund(holdId, seatIdsOf(hold));
         this.#holds.markRefunded(holdId);
       });
+      this.#seatsChanged();
       this.#serveWaitlist();
     }
     return this.#holds.view(this.#holds.get(holdId)!, config, this.clock());
@@ -374,7 +382,10 @@ export class ShowDO extends DurableObject<Env> {
       if (back.length) this.#holds.dropSeats(hold, back);
       return back;
     });
-    if (returned.length) this.#serveWaitlist();
+    if (returned.length) {
+      this.#seatsChanged();
+      this.#serveWaitlist();
+    }
     return { returned };
   }
 
@@ -393,6 +404,7 @@ export class ShowDO extends DurableObject<Env> {
       }
       if (repaired.length) this.#holds.markSold(holdId, this.clock());
     });
+    if (repaired.length) this.#seatsChanged();
     return { repaired, conflicts };
   }
 
@@ -455,7 +467,10 @@ export class ShowDO extends DurableObject<Env> {
         pick: (sectionId, quantity) => this.#seats.pickAnywhere(sectionId, quantity),
         hold: (fanId, seatIds) => {
           const hold = this.#holds.create(config, fanId, seatIds, null, now);
-          if (hold) this.#armAlarm(hold.expires_at_ms);
+          if (hold) {
+            this.#armAlarm(hold.expires_at_ms);
+            this.#seatsChanged();
+          }
           return hold?.hold_id ?? null;
         },
         heldBy: (fanId) => this.#holds.seatsOfFan(fanId),
@@ -610,6 +625,98 @@ export class ShowDO extends DurableObject<Env> {
   #endHold(hold: HoldRow, status: "released" | "expired") {
     this.#holds.end(hold, status);
     this.#waitlist.offerEnded(hold.hold_id);
+    this.#seatsChanged();
+  }
+
+  // ── live seat map ──────────────────────────────────────────────────────────────────────
+
+  /**
+   * Seats moved (the trigger logged them): publish within LIVE_BATCH_MS. Only arms a timer, so
+   * a transition pays nothing for watchers, and a burst of holds becomes one batch.
+   */
+  #seatsChanged() {
+    this.#liveTimer ??= setTimeout(() => {
+      this.#liveTimer = null;
+      this.publishLive();
+    }, LIVE_BATCH_MS);
+  }
+
+  /**
+   * Sends the logged seat changes as one sequence-numbered batch to each of the show's fixed
+   * number of feed objects, and forgets them. The cost is the same whether nobody or 50,000
+   * fans watch: fanning out to sockets is the feeds' work. A batch a feed misses shows up
+   * there as a gap (its next batch's `prev`), which it repairs with a snapshot. Public for
+   * tests and tools; normally the timer calls it.
+   */
+  publishLive(): LiveBatch | null {
+    const config = this.#configRow();
+    if (!config) return null;
+    const changes = this.#sql
+      .exec<{ seq: number; seat_id: string; section_id: string; available: number }>(
+        "SELECT seq, seat_id, section_id, available FROM seat_changes ORDER BY seq",
+      )
+      .toArray();
+    if (!changes.length) return null;
+    const prev = this.#publishedSeq();
+    const seq = changes.at(-1)!.seq;
+    const seats: LiveSeats = {};
+    for (const change of changes) {
+      seats[change.section_id] ??= {};
+      seats[change.section_id]![change.seat_id] = change.available ? "available" : "unavailable";
+    }
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("DELETE FROM seat_changes WHERE seq <= ?", seq);
+      this.#sql.exec("UPDATE live_feed SET published_seq = ?", seq);
+    });
+    const batch: LiveBatch = {
+      show_id: config.show_id,
+      prev,
+      seq,
+      as_of_ms: this.clock(),
+      sections: this.#seats
+        .sections()
+        .filter((section) => section.section_id in seats)
+        .map(({ section_id, available }) => ({ section_id, available })),
+      seats,
+    };
+    for (let i = 0; i < liveFeedCount(this.env); i++) {
+      const feed = this.env.FEED.getByName(liveFeedName(config.show_id, i));
+      this.ctx.waitUntil(
+        feed.publish(batch).catch((error: unknown) => {
+          console.warn("live feed unreachable", error instanceof Error ? error.message : error);
+        }),
+      );
+    }
+    return batch;
+  }
+
+  /**
+   * The public state for a feed: every section's count, and the seats of `sectionIds`. Its
+   * `seq` covers every change made so far, published or not (a later batch overlapping it
+   * carries the same absolute states, so applying it is harmless).
+   */
+  liveSnapshot(sectionIds: string[]): LiveSnapshot | null {
+    const config = this.#configRow();
+    if (!config) return null;
+    this.#expireDue(this.clock());
+    const logged = this.#sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM seat_changes").one().seq;
+    const seats: LiveSeats = {};
+    for (const sectionId of sectionIds) {
+      const states: Record<string, "available" | "unavailable"> = {};
+      for (const seat of this.#seats.seatsOfSection(sectionId)) states[seat.seat_id] = seat.status;
+      seats[sectionId] = states;
+    }
+    return {
+      show_id: config.show_id,
+      seq: Math.max(logged ?? 0, this.#publishedSeq()),
+      as_of_ms: this.clock(),
+      sections: this.#seats.sections().map(({ section_id, available }) => ({ section_id, available })),
+      seats,
+    };
+  }
+
+  #publishedSeq(): number {
+    return this.#sql.exec<{ seq: number }>("SELECT published_seq AS seq FROM live_feed").one().seq;
   }
 
   #armAlarm(at: number) {

@@ -61,3 +61,8 @@ interface OnsaleSecrets {
   /** `audience`/`resource` parameter some issuers need to mint an access token for this API. */
   OIDC_AUDIENCE?: string;
 }
+
+interface OnsaleSecrets {
+  /** Feed objects per show for the live seat map (1–256, default 16: ~3,000 sockets each at 50,000 watchers). */
+  LIVE_FEEDS?: string;
+}

@@ -22,6 +22,7 @@ import { me } from "./routes/me";
 import { fanOrders } from "./routes/orders";
 import { organizer } from "./routes/organizer";
 import { fanPayments } from "./routes/payments";
+import { seatMapLive } from "./routes/seat-map-live";
 import { seatMaps } from "./routes/seat-maps";
 import { fanShows } from "./routes/shows";
 import { fanTickets } from "./routes/tickets";
@@ -31,6 +32,7 @@ import { webhooks } from "./routes/webhooks";
 import { publicJwks } from "./tickets/barcode";
 
 export { DoorDO } from "../durable-objects/door";
+export { FeedDO } from "../durable-objects/feed";
 export { ShowDO } from "../durable-objects/show";
 
 const app = createRouter();
@@ -45,6 +47,7 @@ app.route("/v1/config", publicConfig);
 app.route("/v1/me", me);
 app.route("/v1/events", fanEvents);
 app.route("/v1/shows", fanShows);
+app.route("/v1/shows", seatMapLive);
 app.route("/v1/seat-maps", seatMaps);
 app.route("/v1", holds);
 app.route("/v1", waitlist);

@@ -82,6 +82,15 @@ export const routeLimits: RouteLimits[] = [
     perIp: "IP_LIMITER",
     perPrincipal: ["FAN_LIMITER"],
   },
+  // Live seat-map connections: a reconnect storm after a deploy is spread by the clients' jitter;
+  // one address reconnecting far faster than a stadium's crowd is a flood.
+  {
+    group: "live",
+    method: "GET",
+    path: /^\/v1\/shows\/[^/]+\/seat-map\/live\/?$/,
+    perIp: "IP_LIMITER",
+    perPrincipal: [],
+  },
   { group: "organizer", method: "*", path: /^\/v1\/admin\//, perIp: "IP_LIMITER", perPrincipal: ["ORGANIZER_LIMITER"] },
 ];
 
