@@ -18,16 +18,21 @@ test("two fans in two browsers: the seats one holds become unavailable to the ot
   await pickSeat(bob, "FLB-1-9");
 
   for (const seat of seats) await pickSeat(alice, seat);
+  const held = alice.waitForResponse((r) => r.url().endsWith("/holds") && r.request().method() === "POST");
   await alice.getByRole("button", { name: "Hold 2 seats" }).click();
+  await held;
+  const heldAt = Date.now();
   await expect(alice.getByRole("heading", { name: "Checkout" })).toBeVisible();
 
-  // Bob's map refreshes (the overlay is cached about a second at the edge): both seats grey out,
-  // and the one he had chosen leaves his selection with a message.
+  // Bob's map hears it on the live feed (the 4 s overlay reload alone could not be this quick):
+  // both seats grey out within a second of Alice's hold, and the one he had chosen leaves his
+  // selection with a message.
   for (const seat of seats) {
     await expect(bob.locator(`[data-seat="${seat}"]`)).not.toHaveClass(/seat-pickable|seat-selected/, {
-      timeout: 15_000,
+      timeout: 5_000,
     });
   }
+  expect(Date.now() - heldAt, "ms from Alice's hold to Bob's map").toBeLessThan(1_000);
   await expect(bob.locator("main").getByRole("alert")).toContainText(
     "Just taken by someone else and removed from your seats: Floor Right · Row 1 · Seat 9",
   );

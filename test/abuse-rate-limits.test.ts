@@ -82,7 +82,7 @@ describe("rate limits per address, per fan, per organizer", () => {
     expect((await me(other.organizer.key)).status).toBe(200);
   }, 120_000);
 
-  it("every limited route documents 429, and the table covers join, poll, hold, order, confirm, waitlist and the organizer API", async () => {
+  it("every limited route documents 429, and the table covers join, poll, hold, order, confirm, waitlist, live connections and the organizer API", async () => {
     const doc = (await (await api("/openapi.json")).json()) as {
       paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
     };
@@ -96,7 +96,7 @@ describe("rate limits per address, per fan, per organizer", () => {
         expect(Object.keys(operation.responses), `${method} ${path}`).toContain("429");
       }
     }
-    expect([...groups].sort()).toEqual(["confirm", "hold", "join", "order", "organizer", "poll", "waitlist"]);
+    expect([...groups].sort()).toEqual(["confirm", "hold", "join", "live", "order", "organizer", "poll", "waitlist"]);
   });
 });
 

@@ -68,7 +68,7 @@ seatMapLive.openapi(
         description: "Server-sent events: each `data:` line is one LiveSeatMapMessage",
         content: { "text/event-stream": { schema: LiveMessage } },
       },
-      ...problemResponses(400, 404, 426),
+      ...problemResponses(400, 404, 426, 429),
     },
   }),
   async (c) => {

@@ -13,6 +13,7 @@ import type { StepProps } from "../steps";
 import { WaitlistPanel } from "../waitlist";
 import { knownWaitlists } from "../waitlist-store";
 import { BestAvailable } from "./best-available";
+import { type LiveMessage, useLiveSeatMap } from "./live";
 import { SeatMap } from "./map";
 import { type Filters, type SeatPick, seatPick, seatPlace, sectionTier, tierColour } from "./model";
 import { SeatList } from "./seat-list";
@@ -22,6 +23,8 @@ import { SeatList } from "./seat-list";
  * check); refreshing every few seconds keeps colours honest without a crowd of requests.
  */
 const REFRESH_MS = 4_000;
+/** While the live feed is open it brings every change; a slow reload is only a safety net. */
+const LIVE_REFRESH_MS = 30_000;
 
 export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
   const [geometry, setGeometry] = useState<Geometry | null>(null);
@@ -37,6 +40,32 @@ export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
   const [holdError, setHoldError] = useState<string | null>(null);
   const [refresh, setRefresh] = useState(0);
   const intent = useRef<{ body: string; key: string } | null>(null);
+
+  // The live feed patches the last overlay and section seats with each change (absolute states).
+  const live = useLiveSeatMap(show.show_id, focus, (message: LiveMessage) => {
+    const counts = new Map(message.sections.map((s) => [s.section_id, s.available]));
+    setOverlay(
+      (current) =>
+        current && {
+          ...current,
+          sections: current.sections.map((s) =>
+            counts.has(s.section_id) ? { ...s, available: counts.get(s.section_id)! } : s,
+          ),
+        },
+    );
+    const states = message.seats;
+    if (states) {
+      setSectionSeats(
+        (current) =>
+          current && {
+            ...current,
+            seats: current.seats?.map((seat) =>
+              states[seat.seat_id] ? { ...seat, status: states[seat.seat_id]! } : seat,
+            ),
+          },
+      );
+    }
+  });
 
   const admission = show.waiting_room?.enabled ? liveAdmission(loadPlace(fan.fan_id, show.show_id), serverNow()) : null;
 
@@ -55,10 +84,13 @@ export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
         .then(setSectionSeats)
         .catch(() => {});
     }
-    const timer = setTimeout(() => {
-      if (document.visibilityState === "visible") setRefresh((n) => n + 1);
-      else document.addEventListener("visibilitychange", () => setRefresh((n) => n + 1), { once: true });
-    }, REFRESH_MS);
+    const timer = setTimeout(
+      () => {
+        if (document.visibilityState === "visible") setRefresh((n) => n + 1);
+        else document.addEventListener("visibilitychange", () => setRefresh((n) => n + 1), { once: true });
+      },
+      live.open ? LIVE_REFRESH_MS : REFRESH_MS,
+    );
     return () => {
       controller.abort();
       clearTimeout(timer);
