@@ -4,6 +4,12 @@ test("two fans in two browsers: the seats one holds become unavailable to the ot
   const show = await createShow();
   const alice = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   const bob = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  // Every live seat-map frame Bob's page receives, with when it arrived.
+  const bobFrames: { at: number; payload: string }[] = [];
+  bob.on("websocket", (ws) => {
+    if (!ws.url().includes("/seat-map/live")) return;
+    ws.on("framereceived", (frame) => bobFrames.push({ at: Date.now(), payload: String(frame.payload) }));
+  });
   for (const [page, name] of [
     [alice, "alice"],
     [bob, "bob"],
@@ -32,7 +38,10 @@ test("two fans in two browsers: the seats one holds become unavailable to the ot
       timeout: 5_000,
     });
   }
-  expect(Date.now() - heldAt, "ms from Alice's hold to Bob's map").toBeLessThan(1_000);
+  // Bob's page heard it on the live feed, within a second of Alice's hold being answered.
+  const delta = bobFrames.find((f) => f.payload.includes('"delta"') && seats.every((seat) => f.payload.includes(seat)));
+  expect(delta, "a live delta naming both seats reached Bob's page").toBeDefined();
+  expect(delta!.at - heldAt, "ms from Alice's hold to the delta at Bob's page").toBeLessThan(1_000);
   await expect(bob.locator("main").getByRole("alert")).toContainText(
     "Just taken by someone else and removed from your seats: Floor Right · Row 1 · Seat 9",
   );
