@@ -76,12 +76,47 @@ function bucketOf(source) {
 }
 
 /**
+ * Durable Object code: a sample with one of these sources on its stack is the object's work
+ * (its RPC methods, alarms, SQLite under them), whoever's request led to it. The Worker itself
+ * imports only `queue-key.ts` and types from durable-objects/, so those do not count.
+ */
+const isDurableObjectSource = (bucket) =>
+  bucket.startsWith("durable-objects/") && !bucket.startsWith("durable-objects/queue-key");
+
+/**
  * Self time by bucket (package or source file, or the V8 pseudo-frames: idle, GC, program,
- * native), as a share of the busy (non-idle) time, plus the busy fraction of the window.
+ * native), as a share of the busy (non-idle) time, plus the busy fraction of the window, and
+ * the time spent under Durable Object code (`do_us_per_request`: locally the objects share the
+ * Worker's isolate; in production they run elsewhere). That split is a lower bound for the
+ * objects' share: the RPC plumbing before a method's first frame, and the garbage collector,
+ * count as the Worker's.
  */
 export function summarizeProfile(profile, bundlePath, { requests } = {}) {
   const mapSource = sourceMapper(bundlePath);
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const bucketOfFrame = new Map();
+  const frameBucket = (node) => {
+    let bucket = bucketOfFrame.get(node.id);
+    if (bucket === undefined) {
+      const frame = node.callFrame;
+      const source = frame.url?.endsWith(".js") ? mapSource(frame.lineNumber, frame.columnNumber) : null;
+      bucket = source ? bucketOf(source) : "";
+      bucketOfFrame.set(node.id, bucket);
+    }
+    return bucket;
+  };
+  const underDo = new Map();
+  const isUnderDo = (id) => {
+    if (underDo.has(id)) return underDo.get(id);
+    const node = nodes.get(id);
+    const parent = parentOf.get(id);
+    const value = isDurableObjectSource(frameBucket(node)) || (parent !== undefined && isUnderDo(parent));
+    underDo.set(id, value);
+    return value;
+  };
+  let doUs = 0;
   const durationUs = profile.endTime - profile.startTime;
   const perSampleUs = durationUs / Math.max(1, profile.samples.length);
   const selfUs = new Map();
@@ -105,6 +140,7 @@ export function summarizeProfile(profile, bundlePath, { requests } = {}) {
       bucket = source ? bucketOf(source) : frame.url.replace(/^.*\//, "");
     }
     selfUs.set(bucket, (selfUs.get(bucket) ?? 0) + us);
+    if (isUnderDo(nodeId)) doUs += us;
     const fn = `${frame.functionName || "anonymous"} (${bucket})`;
     functionUs.set(fn, (functionUs.get(fn) ?? 0) + us);
   }
@@ -123,6 +159,8 @@ export function summarizeProfile(profile, bundlePath, { requests } = {}) {
     samples: profile.samples.length,
     busy_fraction: busyUs / durationUs,
     busy_us_per_request: requests ? busyUs / requests : null,
+    do_share: doUs / busyUs,
+    do_us_per_request: requests ? doUs / requests : null,
     by_source: top(selfUs, 40),
     by_function: top(functionUs, 20),
   };
