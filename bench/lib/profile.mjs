@@ -61,9 +61,13 @@ function sourceMapper(bundlePath) {
   try {
     const { TraceMap, originalPositionFor } = require("@jridgewell/trace-mapping");
     const map = new TraceMap(readFileSync(`${bundlePath}.map`, "utf8"));
-    return (line, column) => originalPositionFor(map, { line: line + 1, column })?.source ?? null;
+    const mapper = (line, column) => originalPositionFor(map, { line: line + 1, column })?.source ?? null;
+    mapper.line = (line, column) => originalPositionFor(map, { line: line + 1, column })?.line ?? null;
+    return mapper;
   } catch {
-    return () => null;
+    const none = () => null;
+    none.line = () => null;
+    return none;
   }
 }
 
@@ -72,7 +76,8 @@ function bucketOf(source) {
   const clean = source.replace(/^(\.\.\/)+/, "").replace(/^.*?(node_modules\/)/, "$1");
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(clean);
   if (pkg) return pkg[1];
-  return clean.replace(/^.*?\/main\//, "");
+  // The repository's own files by their path in it, wherever it is checked out.
+  return clean.replace(/^.*?\/(?=(src|durable-objects|bench|scripts)\/)/, "");
 }
 
 /**
@@ -141,7 +146,9 @@ export function summarizeProfile(profile, bundlePath, { requests } = {}) {
     }
     selfUs.set(bucket, (selfUs.get(bucket) ?? 0) + us);
     if (isUnderDo(nodeId)) doUs += us;
-    const fn = `${frame.functionName || "anonymous"} (${bucket})`;
+    // Where the function starts, for the repository's own files (anonymous handlers differ by it).
+    const line = /^(src|durable-objects)\//.test(bucket) ? mapSource.line(frame.lineNumber, frame.columnNumber) : null;
+    const fn = `${frame.functionName || "anonymous"} (${bucket}${line ? `:${line}` : ""})`;
     functionUs.set(fn, (functionUs.get(fn) ?? 0) + us);
   }
   const busyUs = durationUs - idleUs;
