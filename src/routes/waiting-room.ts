@@ -131,8 +131,17 @@ async function answerFromDo(
   return answerSettled(env, ticket, now);
 }
 
-/** The Cloudflare location serving the request: its door collects the location's batches. */
-const locationOf = (request: Request) => (request.cf?.colo as string | undefined) ?? "local";
+/**
+ * The Cloudflare location serving the request: its door collects the location's batches. Read
+ * from the `CF-Ray` header Cloudflare sets on every request (`<ray id>-<location code>`), not
+ * from `request.cf`, whose object the runtime builds on each access (measured: ~13 % of a join's
+ * isolate time locally). Without the header (local development, tests) the door is "local".
+ */
+function locationOf(request: Request): string {
+  const ray = request.headers.get("cf-ray");
+  const colo = ray?.slice(ray.lastIndexOf("-") + 1);
+  return colo && /^[A-Z]{3}$/.test(colo) ? colo : "local";
+}
 
 /**
  * Joining again returns the same place: from the ticket the device already holds, or from this
