@@ -327,7 +327,8 @@ waitingRoom.openapi(
     const room = await edgeRoomStatus(c.env, ticket.showId);
     if (!room) throw notFound("Show");
     if (ticket.ended) {
-      const answer = room.inventory === "sold_out" ? answerSoldOut(c.env, ticket, now) : answerSettled(c.env, ticket, now);
+      const answer =
+        room.inventory === "sold_out" ? answerSoldOut(c.env, ticket, now) : answerSettled(c.env, ticket, now);
       return c.json(await answer, 200);
     }
     if (!room.enabled) throw new ApiError(409, "waiting_room_disabled", "This show's waiting room is closed");

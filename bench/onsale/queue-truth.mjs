@@ -1,0 +1,55 @@
+// The "queue truth" line of `npm run bench:onsale` (issue 18): does the waiting room hand out
+// turns only for seats that exist, and does Onsale itself tell the line "sold out"?
+//
+// - admitted while nothing was available: admissions (server time, from each admission's
+//   expiry less the checkout window) that fall between two consecutive stats samples which
+//   both saw no seat available. An admission made just before a sample saw zero — in flight
+//   at the moment the seats ran out — is not counted.
+// - told sold out by Onsale n of m in line: m = fans with a place in line at the sell-out
+//   instant (joined before it, not admitted or told before it); n = those whose own poll was
+//   answered `sold_out`. The load generator never infers it from the stop signal.
+// - p95 from sell-out to told: over those n, from the sell-out instant to the answer.
+
+const p95 = (values) => {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)];
+};
+
+/**
+ * @param {{ fans: any, timeline: { t_s: number, available: number }[], saleStart: number, sellOutAtMs: number | null }} run
+ */
+export function queueTruth({ fans, timeline, saleStart, sellOutAtMs }) {
+  const truth = fans.queue_truth ?? { in_line: [], admitted_at_ms: [], told_sold_out_at_ms: null };
+  const empty = [];
+  for (let i = 1; i < timeline.length; i++) {
+    if (timeline[i - 1].available === 0 && timeline[i].available === 0)
+      empty.push([saleStart + timeline[i - 1].t_s * 1000, saleStart + timeline[i].t_s * 1000]);
+  }
+  const admittedWhileNothing = truth.admitted_at_ms.filter((at) => empty.some(([from, to]) => at > from && at < to));
+  let inLine = 0;
+  const toldAfterMs = [];
+  if (sellOutAtMs !== null) {
+    for (const place of truth.in_line) {
+      if (place.joined_at_ms > sellOutAtMs) continue;
+      if (place.left_at_ms !== null && place.left_at_ms < sellOutAtMs) continue;
+      inLine++;
+      if (place.how === "told") toldAfterMs.push(Math.max(0, place.left_at_ms - sellOutAtMs));
+    }
+  }
+  return {
+    admitted_while_nothing_available: admittedWhileNothing.length,
+    admissions: truth.admitted_at_ms.length,
+    nothing_available_s: empty.reduce((s, [from, to]) => s + (to - from) / 1000, 0),
+    in_line_at_sell_out: inLine,
+    told_sold_out_by_onsale: toldAfterMs.length,
+    told_at_join: fans.counters.told_sold_out_at_join ?? 0,
+    p95_sell_out_to_told_ms: p95(toldAfterMs),
+    max_sell_out_to_told_ms: toldAfterMs.length ? Math.max(...toldAfterMs) : null,
+    first_told_after_sell_out_ms:
+      sellOutAtMs !== null && truth.told_sold_out_at_ms !== null ? truth.told_sold_out_at_ms - sellOutAtMs : null,
+  };
+}
+
+export const queueTruthLine = (q) =>
+  `queue truth: admitted while nothing was available ${q.admitted_while_nothing_available}, told sold out by Onsale ${q.told_sold_out_by_onsale} of ${q.in_line_at_sell_out} in line, p95 from sell-out to told ${q.p95_sell_out_to_told_ms === null ? "–" : Math.round(q.p95_sell_out_to_told_ms)} ms`;
