@@ -43,6 +43,8 @@ export function Waiting({
   const [paused, setPaused] = useState(show.waiting_room?.paused ?? false);
   const [attempt, setAttempt] = useState(0);
   const choose = useRef<HTMLButtonElement>(null);
+  /** The last answer was sold out: a fan who joined then has no place, and joins when it ends. */
+  const soldOut = useRef(false);
   const botCheck = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -108,12 +110,18 @@ export function Waiting({
         announce(`${t.waiting.admitted} ${t.waiting.admittedWindow(windowMinutes(session))}`, { assertive: true });
         return;
       }
+      if (session.status === "expired" && soldOut.current) {
+        soldOut.current = false;
+        savePlace(fan.fan_id, show.show_id, null);
+        return step();
+      }
       if (session.status === "expired") {
         setView({ kind: "expired" });
         announce(t.waiting.expired, { assertive: true });
         return;
       }
       // Sold out: the place is kept (a refund may bring seats back), and polls slow down.
+      soldOut.current = session.status === "sold_out";
       if (session.status === "sold_out") {
         setView((previous) => {
           if (previous.kind !== "soldOut") announce(t.waiting.soldOut, { assertive: true });
