@@ -329,3 +329,34 @@ describe("the line is told at the edge", () => {
     expect(await poll(joined, dana)).toMatchObject({ status: "sold_out", inventory: "sold_out" });
   });
 });
+
+describe("the organizer's view", () => {
+  it("sets the optional cap by seats available (bad values are 422), and sees why admission is held back", async () => {
+    const show = await twoSeatRoom({ paused: true });
+    const patch = (body: object) =>
+      api(`/v1/admin/shows/${show.showId}/waiting-room`, {
+        method: "PATCH",
+        headers: bearer(show.organizer.key),
+        json: body,
+      });
+    expect((await patch({ max_active_per_available_seat: 0 })).status).toBe(422);
+    const capped = await json<{ max_active_per_available_seat: number | null }>(
+      await patch({ max_active_per_available_seat: 0.5 }),
+      200,
+    );
+    expect(capped.max_active_per_available_seat).toBe(0.5);
+    const fan = await newFan();
+    await json(await join(show.showId, fan), 201);
+    await deliverBatches(env);
+    const stats = await json<{ inventory: string; admission_held_back: string | null }>(
+      await api(`/v1/admin/shows/${show.showId}/waiting-room`, { headers: bearer(show.organizer.key) }),
+      200,
+    );
+    expect(stats).toMatchObject({ inventory: "available", admission_held_back: "paused_by_organizer" });
+    const off = await json<{ max_active_per_available_seat: number | null }>(
+      await patch({ max_active_per_available_seat: null }),
+      200,
+    );
+    expect(off.max_active_per_available_seat).toBeNull();
+  });
+});
