@@ -517,8 +517,7 @@ async function flashCrowd({
   const firstSweep = timeline.find((p) => p.available === 0 && p.t_s > 0);
   const truth = queueTruth({
     fans: result,
-    timeline,
-    saleStart,
+    ticks: (await call(base, "GET", `/__bench/admissions?show=${showId}`, { expect: 200 })).body,
     sellOutAtMs: soldOut && lastTicket.at ? new Date(lastTicket.at).getTime() : soldOutAt,
   });
   log(queueTruthLine(truth));

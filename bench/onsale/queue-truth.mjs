@@ -1,10 +1,12 @@
 // The "queue truth" line of `npm run bench:onsale` (issue 18): does the waiting room hand out
 // turns only for seats that exist, and does Onsale itself tell the line "sold out"?
 //
-// - admitted while nothing was available: admissions (server time, from each admission's
-//   expiry less the checkout window) that fall between two consecutive stats samples which
-//   both saw no seat available. An admission made just before a sample saw zero — in flight
-//   at the moment the seats ran out — is not counted.
+// - admitted while nothing was available: fans admitted by a tick that ran with no seat
+//   available, as the bench's wrapper of the Show DO saw it (bench/onsale/onsale-entry.mjs reads
+//   the seat tallies right after every tick that admitted someone). Sampling the stats from
+//   outside cannot tell: between two samples that both see none, declined and expired holds
+//   bring seats back for a moment, and a tick then admits rightly. Fans admitted before the
+//   seats ran out are in flight, not counted.
 // - told sold out by Onsale n of m in line: m = fans with a place in line at the sell-out
 //   instant (joined before it, not admitted or told before it); n = those whose own poll was
 //   answered `sold_out`. The load generator never infers it from the stop signal.
@@ -17,16 +19,11 @@ const p95 = (values) => {
 };
 
 /**
- * @param {{ fans: any, timeline: { t_s: number, available: number }[], saleStart: number, sellOutAtMs: number | null }} run
+ * @param {{ fans: any, ticks: { at_ms: number, admitted: number, available: number }[], sellOutAtMs: number | null }} run
  */
-export function queueTruth({ fans, timeline, saleStart, sellOutAtMs }) {
+export function queueTruth({ fans, ticks, sellOutAtMs }) {
   const truth = fans.queue_truth ?? { in_line: [], admitted_at_ms: [], told_sold_out_at_ms: null };
-  const empty = [];
-  for (let i = 1; i < timeline.length; i++) {
-    if (timeline[i - 1].available === 0 && timeline[i].available === 0)
-      empty.push([saleStart + timeline[i - 1].t_s * 1000, saleStart + timeline[i].t_s * 1000]);
-  }
-  const admittedWhileNothing = truth.admitted_at_ms.filter((at) => empty.some(([from, to]) => at > from && at < to));
+  const sum = (list) => list.reduce((n, tick) => n + tick.admitted, 0);
   let inLine = 0;
   const toldAfterMs = [];
   if (sellOutAtMs !== null) {
@@ -38,9 +35,10 @@ export function queueTruth({ fans, timeline, saleStart, sellOutAtMs }) {
     }
   }
   return {
-    admitted_while_nothing_available: admittedWhileNothing.length,
-    admissions: truth.admitted_at_ms.length,
-    nothing_available_s: empty.reduce((s, [from, to]) => s + (to - from) / 1000, 0),
+    admitted_while_nothing_available: sum(ticks.filter((tick) => tick.available === 0)),
+    admissions: sum(ticks),
+    admitted_with_one_to_nine_seats_left: sum(ticks.filter((tick) => tick.available > 0 && tick.available < 10)),
+    fans_admitted_seen: truth.admitted_at_ms.length,
     in_line_at_sell_out: inLine,
     told_sold_out_by_onsale: toldAfterMs.length,
     told_at_join: fans.counters.told_sold_out_at_join ?? 0,

@@ -175,7 +175,7 @@ export function markdownReport(r, svgName) {
           ? [
               [
                 "queue truth",
-                `${queueTruthLine(f.queue_truth).replace("queue truth: ", "")} (max ${n0(f.queue_truth.max_sell_out_to_told_ms)} ms; ${n0(f.queue_truth.told_at_join)} arrivals told at the join; ${n0(f.queue_truth.admissions)} admissions, ${n1(f.queue_truth.nothing_available_s)} s with nothing available)`,
+                `${queueTruthLine(f.queue_truth).replace("queue truth: ", "")} (max ${n0(f.queue_truth.max_sell_out_to_told_ms)} ms; ${n0(f.queue_truth.told_at_join)} arrivals told at the join; ${n0(f.queue_truth.admissions)} admissions, ${n0(f.queue_truth.admitted_with_one_to_nine_seats_left)} of them by ticks with 1–9 seats left)`,
               ],
             ]
           : []),
