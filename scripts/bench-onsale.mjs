@@ -136,8 +136,9 @@ const opts = {
   graceS: 45,
   statsEveryMs: quick ? 1500 : 3000,
   // After the sell-out the crowd runs on until Onsale has told the line (fans leave when told);
-  // this is only the bound for a build that never tells them.
-  tellBoundMs: 30_000,
+  // this is only the bound for a build that never tells them: the longest a fan may go between
+  // polls (smart-mode fans far back stretch theirs), plus a little.
+  tellBoundMs: args["poll-mode"] === "server" ? 30_000 : 270_000 + 15_000,
   progressEveryMs: quick ? 3000 : 5000,
   cronEveryMs: 60_000,
   race: !args["no-race"],
@@ -521,6 +522,9 @@ async function flashCrowd({
     sellOutAtMs: soldOut && lastTicket.at ? new Date(lastTicket.at).getTime() : soldOutAt,
   });
   log(queueTruthLine(truth));
+  log(
+    `  told at their first poll after the sell-out: ${truth.told_at_first_poll_after} of ${truth.polled_after_sell_out} who polled since; ${truth.told_at_join} arrivals told at the join; ${truth.admissions} admissions`,
+  );
   return {
     show_id: showId,
     sellable,

@@ -249,6 +249,7 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
       // Earliest ticket expiry first, so a backlog delays the polls that can afford it.
       await pollGate.acquire(fan.ticketExpMs);
       pollLateness.add(performance.now() - due);
+      const sentAt = now();
       let response;
       try {
         if (stopping) return "stopped";
@@ -260,6 +261,9 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
         pollGate.release();
       }
       c.polls++;
+      // When this poll went out: Onsale can only tell a fan at a poll sent after the sell-out.
+      fan.place.polls_sent_ms.push(sentAt);
+      if (fan.place.polls_sent_ms.length > 2) fan.place.polls_sent_ms.shift();
       if (response.status === 200) {
         takeTicket(fan, response.body);
         // The edge answers "waiting" and "sold_out"; an admission (or a lapsed one) comes from the DO.
@@ -442,7 +446,9 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
     fan.sessionId = joined.session_id;
     fan.joinAnswer = joined;
     takeTicket(fan, joined);
-    const place = { joined_at_ms: now(), left_at_ms: null, how: "stopped" };
+    // The last two polls' send times are kept: was the fan told at its first poll after the sell-out?
+    const place = { joined_at_ms: now(), left_at_ms: null, how: "stopped", polls_sent_ms: [] };
+    fan.place = place;
     inLine.push(place);
     let admission;
     try {

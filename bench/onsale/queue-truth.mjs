@@ -10,7 +10,10 @@
 // - told sold out by Onsale n of m in line: m = fans with a place in line at the sell-out
 //   instant (joined before it, not admitted or told before it); n = those whose own poll was
 //   answered `sold_out`. The load generator never infers it from the stop signal.
-// - p95 from sell-out to told: over those n, from the sell-out instant to the answer.
+// - p95 from sell-out to told: over those n, from the sell-out instant to the answer. How soon
+//   a fan polls is the client's choice (smart-mode fans far back stretch their polls), so the
+//   report also says how many of the fans that polled after the sell-out were told at the first
+//   such poll (sent more than the edge's one-second status cache after it).
 
 const p95 = (values) => {
   if (!values.length) return null;
@@ -26,12 +29,19 @@ export function queueTruth({ fans, ticks, sellOutAtMs }) {
   const sum = (list) => list.reduce((n, tick) => n + tick.admitted, 0);
   let inLine = 0;
   const toldAfterMs = [];
+  let polledAfter = 0;
+  let toldAtFirstPoll = 0;
+  const CACHE_MS = 1_000;
   if (sellOutAtMs !== null) {
     for (const place of truth.in_line) {
       if (place.joined_at_ms > sellOutAtMs) continue;
       if (place.left_at_ms !== null && place.left_at_ms < sellOutAtMs) continue;
       inLine++;
       if (place.how === "told") toldAfterMs.push(Math.max(0, place.left_at_ms - sellOutAtMs));
+      const [previous, last] = place.polls_sent_ms.length === 2 ? place.polls_sent_ms : [null, place.polls_sent_ms[0]];
+      if (last === undefined || last <= sellOutAtMs + CACHE_MS) continue;
+      polledAfter++;
+      if (place.how === "told" && (previous === null || previous <= sellOutAtMs + CACHE_MS)) toldAtFirstPoll++;
     }
   }
   return {
@@ -42,6 +52,8 @@ export function queueTruth({ fans, ticks, sellOutAtMs }) {
     in_line_at_sell_out: inLine,
     told_sold_out_by_onsale: toldAfterMs.length,
     told_at_join: fans.counters.told_sold_out_at_join ?? 0,
+    polled_after_sell_out: polledAfter,
+    told_at_first_poll_after: toldAtFirstPoll,
     p95_sell_out_to_told_ms: p95(toldAfterMs),
     max_sell_out_to_told_ms: toldAfterMs.length ? Math.max(...toldAfterMs) : null,
     first_told_after_sell_out_ms:

@@ -175,7 +175,7 @@ export function markdownReport(r, svgName) {
           ? [
               [
                 "queue truth",
-                `${queueTruthLine(f.queue_truth).replace("queue truth: ", "")} (max ${n0(f.queue_truth.max_sell_out_to_told_ms)} ms; ${n0(f.queue_truth.told_at_join)} arrivals told at the join; ${n0(f.queue_truth.admissions)} admissions, ${n0(f.queue_truth.admitted_with_one_to_nine_seats_left)} of them by ticks with 1–9 seats left)`,
+                `${queueTruthLine(f.queue_truth).replace("queue truth: ", "")} (max ${n0(f.queue_truth.max_sell_out_to_told_ms)} ms; told at their first poll after the sell-out: ${n0(f.queue_truth.told_at_first_poll_after)} of ${n0(f.queue_truth.polled_after_sell_out)} who polled since; ${n0(f.queue_truth.told_at_join)} arrivals told at the join; ${n0(f.queue_truth.admissions)} admissions, ${n0(f.queue_truth.admitted_with_one_to_nine_seats_left)} of them by ticks with 1–9 seats left)`,
               ],
             ]
           : []),
