@@ -97,7 +97,7 @@ export const en = {
     soldOutTitle: "Sold out",
     soldOut: "This show is sold out: every seat is sold.",
     soldOutKept:
-      "If tickets are refunded, they are offered to the waitlist first. Your place in line is kept while this page is open.",
+      "If tickets are refunded, they are offered to the waitlist first; any left over go to the line. Keep this page open and it will tell you.",
     minutes: (n: number) => `${n} min`,
     progress: "Progress through the line",
     lastUpdated: (time: string) => `Last updated ${time}`,
