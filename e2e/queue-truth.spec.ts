@@ -49,7 +49,7 @@ test("the waiting page: sold out with the waitlist, then all held, then the fan'
   await page.goto(`/shows/${show.showId}`);
   await signInThroughForm(page, fanId("sold_out"));
   await expect(page.getByRole("heading", { name: "Sold out", level: 2 })).toBeVisible();
-  await expect(page.getByText("This show is sold out: every seat is sold.")).toBeVisible();
+  await expect(page.getByRole("main").getByText("This show is sold out: every seat is sold.")).toBeVisible();
   const waitlist = page.getByRole("region", { name: "Waitlist" });
   await expect(waitlist.getByRole("button", { name: "Join the waitlist" })).toBeVisible();
   await expect(page).toHaveTitle(/Sold out/);
@@ -62,7 +62,7 @@ test("the waiting page: sold out with the waitlist, then all held, then the fan'
   await asFan(first, "POST", `/v1/shows/${show.showId}/waitlist`, { quantity: 2 });
   await organizer("POST", `/v1/admin/shows/${show.showId}/seats/unblock`, { seat_ids: ["L102-2-5", "L102-2-6"] });
   await expect(page.getByRole("heading", { name: "You are in line" })).toBeVisible({ timeout: 20_000 });
-  await expect(page.getByText(/Every seat is held by fans checking out right now/)).toBeVisible();
+  await expect(page.getByRole("main").getByText(/Every seat is held by fans checking out right now/)).toBeVisible();
   await expect(page.getByText("unknown until seats come back")).toBeVisible();
   await expectAccessible(page, "waiting page, all held");
   await screenshot(page, info, "waiting-all-held");
