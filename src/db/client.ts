@@ -1,5 +1,6 @@
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
+import { traceTransactions } from "../lib/observe";
 import * as schema from "./schema";
 
 export type Database = ReturnType<typeof drizzle<typeof schema>>;
@@ -11,7 +12,7 @@ export type Database = ReturnType<typeof drizzle<typeof schema>>;
  */
 export function openDatabase(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">) {
   const pool = openPool(env);
-  return { db: drizzle({ client: pool, schema }), close: () => pool.end() };
+  return { db: traceTransactions(drizzle({ client: pool, schema })), close: () => pool.end() };
 }
 
 /** The driver's connection pool for one request (`max` connections at most). */

@@ -1,4 +1,5 @@
 import Stripe from "stripe";
+import { tracedFetch } from "../lib/observe";
 
 /**
  * A Stripe client for the Worker: fetch-based (workerd has no Node http), retrying connection
@@ -8,7 +9,7 @@ import Stripe from "stripe";
 export function createStripe(env: Pick<Env, "STRIPE_SECRET_KEY" | "STRIPE_API_URL">) {
   const standin = env.STRIPE_API_URL ? new URL(env.STRIPE_API_URL) : undefined;
   return new Stripe(env.STRIPE_SECRET_KEY, {
-    httpClient: Stripe.createFetchHttpClient(),
+    httpClient: Stripe.createFetchHttpClient(tracedFetch("stripe")),
     maxNetworkRetries: 2,
     ...(standin && {
       host: standin.hostname,

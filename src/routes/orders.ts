@@ -5,6 +5,7 @@ import { showStub } from "../catalog/show-directory";
 import type { Database } from "../db/client";
 import { orderItems, orders, payments } from "../db/schema";
 import { newId, showIdOfHold } from "../lib/ids";
+import { annotate, logEvent } from "../lib/observe";
 import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
@@ -130,6 +131,7 @@ fanOrders.openapi(
     const db = c.var.db!;
     const showId = showIdOfHold(hold_id);
     if (!showId) throw notFound("Hold");
+    annotate({ showId });
     const result = await idempotent(
       db,
       { scope: fanId, route: "POST /v1/orders", key: c.req.valid("header")["idempotency-key"], body: { hold_id } },
@@ -185,6 +187,7 @@ fanOrders.openapi(
           await tx.insert(payments).values({ id: newId("pay"), orderId, amountCents: total, currency });
           return true;
         });
+        if (created) logEvent("order.created", { order_id: orderId, total_cents: total, currency });
         if (total === 0 && created) await finalizeOrder(c.env, db, orderId);
         else {
           const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));

@@ -3,6 +3,7 @@ import { and, eq } from "drizzle-orm";
 import Stripe from "stripe";
 import { createRouter } from "../app";
 import { orders, payments } from "../db/schema";
+import { annotate } from "../lib/observe";
 import { notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
@@ -71,6 +72,7 @@ fanPayments.openapi(
       .where(and(eq(payments.id, payment_id), eq(orders.fanId, c.var.fan!.id)));
     if (!row?.payment.providerPaymentId) throw notFound("Payment");
     const { payment, order } = row;
+    annotate({ showId: order.showId });
     const intentId = payment.providerPaymentId!;
 
     const result = await idempotent(
