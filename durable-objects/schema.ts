@@ -210,6 +210,14 @@ export const showMigrations: readonly ShowMigration[] = [
   },
   {
     id: 6,
+    description: "waiting room: optional cap of active checkouts relative to the seats available",
+    sql: `
+      ALTER TABLE room_config ADD COLUMN max_active_per_available_seat REAL
+        CHECK (max_active_per_available_seat IS NULL OR max_active_per_available_seat > 0);
+    `,
+  },
+  {
+    id: 7,
     description: "live seat map: log of public seat changes, published sequence",
     sql: `
       -- Every change of a seat's public state (available vs not), in order; the Show DO
