@@ -3,11 +3,12 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { createRouter } from "./app";
 import { pgErrorCode, withDatabase } from "./db/client";
-import { ApiError, problemResponse } from "./lib/problem";
+import { ApiError, apiErrorWithin, problemResponse } from "./lib/problem";
 import { limitBodySize } from "./middleware/body-limit";
 import { rateLimit } from "./middleware/rate-limit";
 import { consumeNotifications, publishOutbox, type QueueMessage, recordDeadLetters } from "./notifications/delivery";
 import { reconcile } from "./orders/reconcile";
+import { stripeOutage } from "./payments/stripe";
 import { adminEvents } from "./routes/admin-events";
 import { adminOrders } from "./routes/admin-orders";
 import { adminShows } from "./routes/admin-shows";
@@ -102,14 +103,15 @@ function fromHttpException(error: HTTPException): ApiError {
 const nulInText = () => new ApiError(400, "invalid_text", "Text must not contain NUL (U+0000) characters");
 
 app.onError((error, c) => {
+  // A guard's problem may arrive wrapped by a driver or SDK (a dependency that is down is 503).
   const apiError =
-    error instanceof ApiError
-      ? error
-      : error instanceof HTTPException
-        ? fromHttpException(error)
-        : pgErrorCode(error) === "22021"
+    error instanceof HTTPException
+      ? fromHttpException(error)
+      : (apiErrorWithin(error) ??
+        stripeOutage(error) ??
+        (pgErrorCode(error) === "22021"
           ? nulInText()
-          : new ApiError(500, "internal_error", "Something went wrong on our side");
+          : new ApiError(500, "internal_error", "Something went wrong on our side")));
   if (apiError.status >= 500) console.error("request failed", c.get("requestId"), error);
   return problemResponse(apiError, c.get("requestId"));
 });

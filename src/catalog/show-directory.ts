@@ -1,4 +1,5 @@
 import type { ShowDO } from "../../durable-objects/show";
+import { KV_TIMEOUT_MS, withDeadline } from "../lib/deadline";
 import { notFound } from "../lib/problem";
 
 // The edge's list of shows that exist, so a fan route refuses an unknown show id before it
@@ -24,7 +25,7 @@ const key = (showId: string) => `show:${showId}`;
 const cache = new Map<string, { expiresAt: number; entry: Promise<ShowDirectoryEntry | null> }>();
 
 export async function recordShow(env: Pick<Env, "SEAT_MAPS">, showId: string, entry: ShowDirectoryEntry) {
-  await env.SEAT_MAPS.put(key(showId), JSON.stringify(entry));
+  await withDeadline("kv", KV_TIMEOUT_MS, () => env.SEAT_MAPS.put(key(showId), JSON.stringify(entry)));
   cache.delete(showId);
 }
 
@@ -33,12 +34,12 @@ export function lookupShow(env: Pick<Env, "SEAT_MAPS">, showId: string): Promise
   const now = Date.now();
   const cached = cache.get(showId);
   if (cached && now < cached.expiresAt) return cached.entry;
-  const entry = env.SEAT_MAPS.get<ShowDirectoryEntry>(key(showId), { type: "json", cacheTtl: KV_CACHE_TTL_S }).catch(
-    (error: unknown) => {
-      cache.delete(showId);
-      throw error;
-    },
-  );
+  const entry = withDeadline("kv", KV_TIMEOUT_MS, () =>
+    env.SEAT_MAPS.get<ShowDirectoryEntry>(key(showId), { type: "json", cacheTtl: KV_CACHE_TTL_S }),
+  ).catch((error: unknown) => {
+    cache.delete(showId);
+    throw error;
+  });
   cache.set(showId, { expiresAt: now + KNOWN_TTL_MS, entry });
   void entry.then(
     (found) => {

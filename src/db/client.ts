@@ -1,5 +1,8 @@
-import { neonConfig, Pool } from "@neondatabase/serverless";
+import { Client, neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
+import { type Breaker, breakerFor } from "../lib/breaker";
+import { PG_CLOSE_TIMEOUT_MS, PG_CONNECT_TIMEOUT_MS, PG_STATEMENT_TIMEOUT_MS, settleWithin } from "../lib/deadline";
+import { apiErrorWithin, dependencyUnavailable } from "../lib/problem";
 import * as schema from "./schema";
 
 export type Database = ReturnType<typeof drizzle<typeof schema>>;
@@ -11,7 +14,8 @@ export type Database = ReturnType<typeof drizzle<typeof schema>>;
  */
 export function openDatabase(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">) {
   const pool = openPool(env);
-  return { db: drizzle({ client: pool, schema }), close: () => pool.end() };
+  // A frozen server never answers the Terminate either: the pool is abandoned, not awaited.
+  return { db: drizzle({ client: pool, schema }), close: () => settleWithin(pool.end(), PG_CLOSE_TIMEOUT_MS) };
 }
 
 /** The driver's connection pool for one request (`max` connections at most). */
@@ -24,12 +28,104 @@ export function openPool(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">, max = 5
     neonConfig.pipelineTLS = false;
     neonConfig.pipelineConnect = false;
   }
-  const pool = new Pool({ connectionString: env.DATABASE_URL, max });
+  const breaker = postgresBreaker(env);
+  const pool = new Pool({
+    connectionString: env.DATABASE_URL,
+    max,
+    Client: guardedClient(breaker),
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    query_timeout: PG_STATEMENT_TIMEOUT_MS,
+  });
   // pg-pool emits this for an idle client whose socket closed (it also discards a client after
   // a failed query, which workerd reports as "Network connection lost"). The pool replaces
   // such clients by itself; a query on a broken connection still fails loudly.
   pool.on("error", () => {});
   return pool;
+}
+
+/** The isolate's Postgres breaker for this database (user, host, database, and tunnel if any). */
+export function postgresBreaker(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">): Breaker {
+  const url = new URL(env.DATABASE_URL);
+  return breakerFor("postgres", `${env.PG_WS_PROXY ?? ""} ${url.username}@${url.host}${url.pathname}`);
+}
+
+/**
+ * SQLSTATE classes that mean the server (or the way to it) is unwell rather than the statement
+ * wrong: connection exceptions, insufficient resources, operator intervention (shutdown,
+ * statement timeout).
+ */
+const OUTAGE_SQLSTATE = /^(08|53|57)/;
+
+/** An error that says Postgres is unreachable or too slow, not that the query was refused. */
+function isOutage(error: unknown) {
+  const code = pgErrorCode(error);
+  return code === undefined || OUTAGE_SQLSTATE.test(code);
+}
+
+type Callback = (error: Error | null, result?: unknown) => void;
+
+/**
+ * The driver's Client behind the isolate's Postgres breaker: an open breaker refuses before any
+ * socket is opened, and each connect and statement reports whether the server answered. An
+ * outage surfaces as the `dependency_unavailable` problem (the driver's error as its cause), and
+ * a connection that timed out once is not trusted with another statement.
+ */
+function guardedClient(breaker: Breaker) {
+  return class GuardedClient extends Client {
+    private broken = false;
+
+    // biome-ignore lint/suspicious/noExplicitAny: the driver's overloads (promise and callback forms).
+    override connect(callback?: (error?: Error) => void): any {
+      const connecting = (async () => {
+        breaker.admit();
+        try {
+          await super.connect();
+        } catch (error) {
+          this.broken = true;
+          // A refused login is an answer (and a configuration error), not an outage.
+          if (!isOutage(error)) throw error;
+          breaker.failed();
+          throw asUnavailable(error);
+        }
+      })();
+      if (!callback) return connecting;
+      connecting.then(
+        () => callback(),
+        (error: Error) => callback(error),
+      );
+    }
+
+    // biome-ignore lint/suspicious/noExplicitAny: the driver's overloads (promise and callback forms).
+    override query(...args: any[]): any {
+      const callback = typeof args.at(-1) === "function" ? (args.pop() as Callback) : undefined;
+      const running = (async () => {
+        if (this.broken) throw dependencyUnavailable("postgres", 1, "dropped the connection");
+        breaker.admit();
+        try {
+          const result = await (super.query as (...a: unknown[]) => Promise<unknown>)(...args);
+          breaker.succeeded();
+          return result;
+        } catch (error) {
+          if (!isOutage(error)) {
+            breaker.succeeded();
+            throw error;
+          }
+          breaker.failed();
+          this.broken = true;
+          throw asUnavailable(error);
+        }
+      })();
+      if (!callback) return running;
+      running.then(
+        (result) => callback(null, result),
+        (error: Error) => callback(error),
+      );
+    }
+  };
+}
+
+function asUnavailable(error: unknown) {
+  return apiErrorWithin(error) ?? Object.assign(dependencyUnavailable("postgres", 1), { cause: error });
 }
 
 /** Runs `work` with a database that is closed afterwards, for code outside a request. */

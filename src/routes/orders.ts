@@ -121,7 +121,7 @@ fanOrders.openapi(
     },
     responses: {
       201: { description: "The order, awaiting payment", content: { "application/json": { schema: OrderCreated } } },
-      ...problemResponses(400, 401, 404, 409, 415, 422, 429),
+      ...problemResponses(400, 401, 404, 409, 415, 422, 429, 503),
     },
   }),
   async (c) => {

@@ -56,7 +56,7 @@ fanPayments.openapi(
         description: "Where the payment and order stand",
         content: { "application/json": { schema: ConfirmResult } },
       },
-      ...problemResponses(400, 401, 404, 409, 415, 422, 429),
+      ...problemResponses(400, 401, 404, 409, 415, 422, 429, 503),
     },
   }),
   async (c) => {
