@@ -1,7 +1,6 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
-// @ts-expect-error -- plain ESM helper shared with the dev script; it has no type declarations.
 import {
   freePort,
   migrateDatabase,
@@ -9,6 +8,7 @@ import {
   startPgBlackHole,
   startPgWsProxy,
   startPostgres,
+  // @ts-expect-error -- plain ESM helper shared with the dev script; it has no type declarations.
 } from "../scripts/local-stack.mjs";
 // @ts-expect-error -- plain ESM script, also run on its own; it has no type declarations.
 import { startStripeStandin } from "../scripts/stripe-standin.mjs";

@@ -32,10 +32,11 @@ export function openPool(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">, max = 5
   const pool = new Pool({
     connectionString: env.DATABASE_URL,
     max,
-    Client: guardedClient(breaker),
     connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
     query_timeout: PG_STATEMENT_TIMEOUT_MS,
   });
+  // The driver's Pool sets its own Client class after pg-pool reads `options.Client`.
+  (pool as unknown as { Client: unknown }).Client = guardedClient(breaker);
   // pg-pool emits this for an idle client whose socket closed (it also discards a client after
   // a failed query, which workerd reports as "Network connection lost"). The pool replaces
   // such clients by itself; a query on a broken connection still fails loudly.

@@ -46,6 +46,11 @@ export class Breaker {
     }
   }
 
+  /** Throws the 503 problem while the breaker is open; never takes the half-open trial. */
+  refuseIfOpen() {
+    if (this.state === "open") throw dependencyUnavailable(this.dependency, this.retryAfterS(), "failed repeatedly");
+  }
+
   succeeded() {
     this.failures = 0;
     this.openUntil = 0;

@@ -13,7 +13,7 @@ import { flushOutbox } from "../middleware/outbox";
 import { idempotent } from "../orders/idempotency";
 import { failOrder, finalizeOrder, loadOrderWithPayment } from "../orders/lifecycle";
 import { loadOrderViews, OrderView } from "../orders/views";
-import { createStripe } from "../payments/stripe";
+import { createStripe, stripeBreaker } from "../payments/stripe";
 
 /** How long a fan has to pay once the order exists; the hold is stretched to cover it. */
 export const PAYMENT_WINDOW_MS = 15 * 60_000;
@@ -145,6 +145,9 @@ fanOrders.openapi(
           if (existing.status !== "pending_payment") throw orderExists(existing.id, existing.status);
           return { status: 201, body: await orderCreated(c.env, db, existing.id) };
         }
+        // While Stripe is known to be down, refuse before the hold moves into checkout: the fan
+        // keeps the hold as it was and retries after Retry-After.
+        stripeBreaker(c.env).refuseIfOpen();
         const checkout = await (await showStub(c.env, showId)).beginCheckout(
           fanId,
           hold_id,
