@@ -14,6 +14,12 @@ export const PG_CLOSE_TIMEOUT_MS = 300;
 /** Stripe: one HTTP attempt; the SDK retries once (same idempotency key) within the request. */
 export const STRIPE_TIMEOUT_MS = 3_000;
 export const STRIPE_MAX_RETRIES = 1;
+/**
+ * Stripe, in a fan's request (order, confirm, cancel): no attempt starts later than this after
+ * the first, so a hung Stripe costs a request at most about two attempts (~6 s) however many
+ * calls it makes. Crons and queue consumers have no such budget: they are not waited on.
+ */
+export const STRIPE_REQUEST_BUDGET_MS = STRIPE_TIMEOUT_MS;
 /** Workers KV: one read or write. */
 export const KV_TIMEOUT_MS = 1_000;
 /** Queues: one send or sendBatch from the outbox publisher. */

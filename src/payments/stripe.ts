@@ -11,14 +11,24 @@ export function stripeBreaker(env: Pick<Env, "STRIPE_API_URL">) {
 /**
  * A Stripe client for the Worker: fetch-based (workerd has no Node http), each attempt bounded
  * by STRIPE_TIMEOUT_MS, connection failures, 409s and 5xxs retried once with the SDK's own
- * idempotency keys, and every attempt behind the isolate's Stripe breaker. When STRIPE_API_URL
+ * idempotency keys, and every attempt behind the isolate's Stripe breaker. With `budgetMs` (fan
+ * requests) no attempt starts later than that after the client's first. When STRIPE_API_URL
  * is set (tests, `npm run dev`) it talks to the local stand-in in scripts/stripe-standin.mjs.
  */
-export function createStripe(env: Pick<Env, "STRIPE_SECRET_KEY" | "STRIPE_API_URL">) {
+export function createStripe(
+  env: Pick<Env, "STRIPE_SECRET_KEY" | "STRIPE_API_URL">,
+  { budgetMs }: { budgetMs?: number } = {},
+) {
   const standin = env.STRIPE_API_URL ? new URL(env.STRIPE_API_URL) : undefined;
   const breaker = stripeBreaker(env);
+  let firstAttemptAt: number | undefined;
   // The SDK turns whatever this throws into a StripeConnectionError (the problem in `detail`).
   const guardedFetch: typeof fetch = async (input, init) => {
+    const now = Date.now();
+    firstAttemptAt ??= now;
+    if (budgetMs !== undefined && now - firstAttemptAt > budgetMs) {
+      throw dependencyUnavailable("stripe", 5, "is too slow for this request");
+    }
     breaker.admit();
     try {
       const response = await fetch(input, init);

@@ -4,6 +4,7 @@ import { createRouter } from "../app";
 import { showStub } from "../catalog/show-directory";
 import type { Database } from "../db/client";
 import { orderItems, orders, payments } from "../db/schema";
+import { STRIPE_REQUEST_BUDGET_MS } from "../lib/deadline";
 import { newId, showIdOfHold } from "../lib/ids";
 import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
@@ -57,7 +58,7 @@ async function orderCreated(env: Env, db: Database, orderId: string): Promise<z.
   let clientSecret: string | null = null;
   let paymentStatus = payment.status;
   if (order.totalCents > 0) {
-    const stripe = createStripe(env);
+    const stripe = createStripe(env, { budgetMs: STRIPE_REQUEST_BUDGET_MS });
     let intent = payment.providerPaymentId ? await stripe.paymentIntents.retrieve(payment.providerPaymentId) : null;
     if (!intent) {
       intent = await stripe.paymentIntents.create(
@@ -254,7 +255,7 @@ fanOrders.openapi(
       }
       let paid = false;
       if (payment.providerPaymentId) {
-        const stripe = createStripe(c.env);
+        const stripe = createStripe(c.env, { budgetMs: STRIPE_REQUEST_BUDGET_MS });
         // Stripe refuses to cancel a PaymentIntent that already succeeded: that fan has paid.
         const intent = await stripe.paymentIntents
           .cancel(payment.providerPaymentId, { cancellation_reason: "abandoned" })
