@@ -2,6 +2,7 @@ import { swaggerUI } from "@hono/swagger-ui";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { createRouter } from "./app";
+import { bumpCatalogVersion } from "./catalog/edge-cache";
 import { pgErrorCode, withDatabase } from "./db/client";
 import { ApiError, apiErrorWithin, problemResponse } from "./lib/problem";
 import { limitBodySize } from "./middleware/body-limit";
@@ -38,6 +39,11 @@ const app = createRouter();
 app.use("*", requestId({ headerName: "Request-Id" }));
 app.use("*", rateLimit());
 app.use("*", limitBodySize());
+// An organizer write may change what fans read: the edge catalog cache moves to a new version.
+app.use("/v1/admin/*", async (c, next) => {
+  await next();
+  if (c.req.method !== "GET" && c.res.status < 400) c.executionCtx.waitUntil(bumpCatalogVersion(c.env));
+});
 
 app.route("/healthz", health);
 app.route("/v1/config", publicConfig);

@@ -63,6 +63,9 @@ function isOutage(error: unknown) {
   return code === undefined || OUTAGE_SQLSTATE.test(code);
 }
 
+/** Statements this isolate sent to Postgres (answered or not): what the catalog cache saves. */
+export const postgresStats = { statements: 0 };
+
 type Callback = (error: Error | null, result?: unknown) => void;
 
 /**
@@ -102,6 +105,7 @@ function guardedClient(breaker: Breaker) {
       const running = (async () => {
         if (this.broken) throw dependencyUnavailable("postgres", 1, "dropped the connection");
         breaker.admit();
+        postgresStats.statements += 1;
         try {
           const result = await (super.query as (...a: unknown[]) => Promise<unknown>)(...args);
           breaker.succeeded();
