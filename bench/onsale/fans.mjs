@@ -49,6 +49,9 @@ function arrivalTimes(count, { seconds, frontShare, frontWindow }, random) {
   return times.sort();
 }
 
+/** Fan requests recorded while the orchestrator's --chaos faults run (it switches this on and off). */
+const chaosLog = { on: false, entries: [] };
+
 export async function runFlashCrowd(config, { onProgress, stopSignal }) {
   const random = rng(config.seed);
   const client = createClient(config.url, { timeoutMs: config.requestTimeoutMs });
@@ -138,22 +141,31 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
 
   async function call(op, method, path, options) {
     const response = await client.request(method, path, options);
+    // --chaos: every fan request around the injected faults, as [op, started at (wall ms), ms, status].
+    if (chaosLog.on) chaosLog.entries.push([op, Date.now() - response.ms, response.ms, response.status]);
     record(op, response);
     if (response.status > 0) latency[op]?.add(response.ms);
     return response;
   }
 
-  /** Retries a request with the same Idempotency-Key after a network error or a 5xx, as a client would. */
+  /**
+   * Retries a request with the same Idempotency-Key after a network error or a 5xx, as a client
+   * would; a 503 that names a dependency is waited out for its Retry-After, for up to about 40 s.
+   */
   async function callIdempotent(op, method, path, options, tries = 4) {
     let response;
-    for (let attempt = 0; attempt < tries; attempt++) {
+    let waitedS = 0;
+    for (let attempt = 0; attempt < tries || (response?.status === 503 && waitedS < 40); attempt++) {
       response = await call(op, method, path, options);
       const retryable =
         response.status === 0 ||
         response.status >= 500 ||
         (response.status === 409 && response.body?.code === "idempotency_key_in_flight");
       if (!retryable) return response;
-      await sleep(500 * (attempt + 1));
+      const retryAfterS = response.status === 503 ? Number(response.headers["retry-after"]) : Number.NaN;
+      const waitS = Number.isFinite(retryAfterS) ? retryAfterS * (0.5 + random()) : 0.5 * (attempt + 1);
+      waitedS += waitS;
+      await sleep(waitS * 1000);
     }
     return response;
   }
@@ -526,6 +538,7 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
     holds_created: holdsCreated,
     abandoned_holds: abandonedHolds,
     paid_orders: paidOrders,
+    chaos_log: chaosLog.entries,
     cpu_s: (cpu.user + cpu.system) / 1e6,
     final: progress(),
   };
@@ -536,6 +549,10 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
 if (process.send) {
   const stopSignal = { reason: null };
   process.on("message", async (message) => {
+    if (message?.type === "chaos") {
+      chaosLog.on = message.on;
+      return;
+    }
     if (message?.type === "stop") {
       stopSignal.reason = message.reason;
       return;
