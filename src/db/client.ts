@@ -80,8 +80,10 @@ function guardedClient(breaker: Breaker) {
 
     // biome-ignore lint/suspicious/noExplicitAny: the driver's overloads (promise and callback forms).
     override connect(callback?: (error?: Error) => void): any {
+      // Opening a connection is not proof that Postgres answers queries (a pooler may accept
+      // it): only statements take the half-open breaker's trial and close it again.
       const connecting = (async () => {
-        breaker.admit();
+        breaker.refuseIfOpen();
         try {
           await super.connect();
         } catch (error) {

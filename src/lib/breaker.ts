@@ -15,7 +15,8 @@ export type BreakerState = "closed" | "open" | "half_open";
 export class Breaker {
   private failures = 0;
   private openUntil = 0;
-  private trialInFlight = false;
+  /** When the half-open breaker let its trial through; 0 when none is out. */
+  private trialSince = 0;
 
   constructor(
     readonly dependency: Dependency,
@@ -41,8 +42,12 @@ export class Breaker {
     const state = this.state;
     if (state === "open") throw dependencyUnavailable(this.dependency, this.retryAfterS(), "failed repeatedly");
     if (state === "half_open") {
-      if (this.trialInFlight) throw dependencyUnavailable(this.dependency, 1, "is being retried");
-      this.trialInFlight = true;
+      // A trial that never reported (its request was cancelled) stops counting after a cool-down.
+      const now = Date.now();
+      if (this.trialSince && now - this.trialSince < this.cooldownMs) {
+        throw dependencyUnavailable(this.dependency, 1, "is being retried");
+      }
+      this.trialSince = now;
     }
   }
 
@@ -54,15 +59,15 @@ export class Breaker {
   succeeded() {
     this.failures = 0;
     this.openUntil = 0;
-    this.trialInFlight = false;
+    this.trialSince = 0;
   }
 
   failed() {
     this.failures += 1;
     // A failed trial re-opens at once; a closed breaker opens after enough failures in a row.
-    if (this.trialInFlight || this.failures >= this.failuresToOpen) {
+    if (this.trialSince || this.failures >= this.failuresToOpen) {
       this.openUntil = Date.now() + this.cooldownMs;
-      this.trialInFlight = false;
+      this.trialSince = 0;
     }
   }
 }
