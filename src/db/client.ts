@@ -37,6 +37,7 @@ export function openPool(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">, max = 5
   });
   // The driver's Pool sets its own Client class after pg-pool reads `options.Client`.
   (pool as unknown as { Client: unknown }).Client = guardedClient(breaker);
+  guardPoolWait(pool);
   // pg-pool emits this for an idle client whose socket closed (it also discards a client after
   // a failed query, which workerd reports as "Network connection lost"). The pool replaces
   // such clients by itself; a query on a broken connection still fails loudly.
@@ -133,6 +134,23 @@ function guardedClient(breaker: Breaker) {
 
 function asUnavailable(error: unknown) {
   return apiErrorWithin(error) ?? Object.assign(dependencyUnavailable("postgres", 1), { cause: error });
+}
+
+/**
+ * A request whose pool stays full past the connect timeout (its own statements are all slow)
+ * gets the 503 problem too. Not counted by the breaker: the wait is this request's, and the
+ * statements it waited behind report for themselves.
+ */
+function guardPoolWait(pool: Pool) {
+  type Connect = (callback?: (error: Error | undefined, ...rest: unknown[]) => void) => Promise<unknown> | undefined;
+  const connect = pool.connect.bind(pool) as Connect;
+  (pool as unknown as { connect: Connect }).connect = (callback) => {
+    const mapped = <E>(error: E) => (error && isOutage(error) ? asUnavailable(error) : error);
+    if (callback) return connect((error, ...rest) => callback(mapped(error), ...rest));
+    return (connect() as Promise<unknown>).catch((error: unknown) => {
+      throw mapped(error);
+    });
+  };
 }
 
 /** Runs `work` with a database that is closed afterwards, for code outside a request. */

@@ -6,7 +6,7 @@ import { type Dependency, dependencyUnavailable } from "./problem";
 // cool-down, then lets one request through to find out whether the dependency is back.
 
 /** Failures in a row that open the breaker. */
-export const BREAKER_FAILURES = 3;
+export const BREAKER_FAILURES = 5;
 /** How long an open breaker refuses before it lets one trial request through. */
 export const BREAKER_COOLDOWN_MS = 5_000;
 

@@ -5,10 +5,14 @@ import { type Dependency, dependencyUnavailable } from "./problem";
 // a checkout must answer within the SLO's 800 ms p95 when things are well, and within a few
 // seconds when they are not, never the 30 s a hung socket or a platform limit would give.
 
-/** Postgres: opening a connection (WebSocket + startup + authentication). */
-export const PG_CONNECT_TIMEOUT_MS = 2_000;
+/**
+ * Postgres: opening a connection (WebSocket + startup + authentication), and waiting for a free
+ * connection of the request's pool. Long enough for a Neon compute waking from suspend (about
+ * a second, a few at worst) and for a loaded pooler; a frozen server is known within it.
+ */
+export const PG_CONNECT_TIMEOUT_MS = 5_000;
 /** Postgres: one statement, measured at the client (a frozen server sends nothing back). */
-export const PG_STATEMENT_TIMEOUT_MS = 3_000;
+export const PG_STATEMENT_TIMEOUT_MS = 5_000;
 /** Postgres: ending a request's pool; a connection that does not close in time is abandoned. */
 export const PG_CLOSE_TIMEOUT_MS = 300;
 /** Stripe: one HTTP attempt; the SDK retries once (same idempotency key) within the request. */
