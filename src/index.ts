@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { createRouter } from "./app";
 import { bumpCatalogVersion } from "./catalog/edge-cache";
-import { pgErrorCode, withDatabase } from "./db/client";
+import { pgErrorCode, postgresOutage, withDatabase } from "./db/client";
 import { ApiError, apiErrorWithin, problemResponse } from "./lib/problem";
 import { limitBodySize } from "./middleware/body-limit";
 import { rateLimit } from "./middleware/rate-limit";
@@ -114,6 +114,7 @@ app.onError((error, c) => {
     error instanceof HTTPException
       ? fromHttpException(error)
       : (apiErrorWithin(error) ??
+        postgresOutage(error) ??
         stripeOutage(error) ??
         (pgErrorCode(error) === "22021"
           ? nulInText()

@@ -155,14 +155,15 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
   async function callIdempotent(op, method, path, options, tries = 4) {
     let response;
     let waitedS = 0;
-    for (let attempt = 0; attempt < tries || (response?.status === 503 && waitedS < 40); attempt++) {
+    const waitOut = (r) => r?.status === 503 || r?.body?.code === "idempotency_key_in_flight";
+    for (let attempt = 0; attempt < tries || (waitOut(response) && waitedS < 40); attempt++) {
       response = await call(op, method, path, options);
       const retryable =
         response.status === 0 ||
         response.status >= 500 ||
         (response.status === 409 && response.body?.code === "idempotency_key_in_flight");
       if (!retryable) return response;
-      const retryAfterS = response.status === 503 ? Number(response.headers["retry-after"]) : Number.NaN;
+      const retryAfterS = waitOut(response) ? Number(response.headers["retry-after"]) : Number.NaN;
       const waitS = Number.isFinite(retryAfterS) ? retryAfterS * (0.5 + random()) : 0.5 * (attempt + 1);
       waitedS += waitS;
       await sleep(waitS * 1000);

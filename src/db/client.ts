@@ -1,4 +1,5 @@
 import { Client, neonConfig, Pool } from "@neondatabase/serverless";
+import { DrizzleQueryError } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import { type Breaker, breakerFor } from "../lib/breaker";
 import { PG_CLOSE_TIMEOUT_MS, PG_CONNECT_TIMEOUT_MS, PG_STATEMENT_TIMEOUT_MS, settleWithin } from "../lib/deadline";
@@ -151,6 +152,22 @@ function guardPoolWait(pool: Pool) {
       throw mapped(error);
     });
   };
+}
+
+/**
+ * The 503 problem for a failed query whose cause says Postgres is unreachable, for the paths
+ * where the driver reports a dropped connection around the guarded client (pg-pool answers a
+ * query with the connection's own error event).
+ */
+export function postgresOutage(error: unknown) {
+  if (!(error instanceof DrizzleQueryError)) return undefined;
+  const cause = error.cause as { message?: unknown; type?: unknown } | undefined;
+  const code = pgErrorCode(cause);
+  const lost =
+    code === undefined
+      ? /terminated|timeout|connect|socket|network|closed/i.test(String(cause?.message)) || cause?.type === "error"
+      : OUTAGE_SQLSTATE.test(code);
+  return lost ? asUnavailable(cause) : undefined;
 }
 
 /** Runs `work` with a database that is closed afterwards, for code outside a request. */
