@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { HoldView } from "../durable-objects/types";
-import { BREAKER_COOLDOWN_MS } from "../src/lib/breaker";
+import { BREAKER_COOLDOWN_MS, BREAKER_FAILURES } from "../src/lib/breaker";
 import { STRIPE_MAX_RETRIES, STRIPE_TIMEOUT_MS } from "../src/lib/deadline";
 import { apiWith, expectUnavailable } from "./faults-helpers";
 import { createShow, json } from "./fixtures";
@@ -34,6 +34,8 @@ const confirm = (fan: Fan, paymentId: string, key = crypto.randomUUID()) =>
   });
 const holdOf = async (fan: Fan, holdId: string) =>
   json<HoldView>(await api(`/v1/holds/${holdId}`, { headers: fan.auth }), 200);
+/** Refused calls that open the breaker: each makes STRIPE_MAX_RETRIES + 1 attempts. */
+const CALLS_TO_OPEN = Math.ceil(BREAKER_FAILURES / (STRIPE_MAX_RETRIES + 1));
 /** Past the breaker's cool-down, so the next call is its trial. */
 const cooledDown = () => new Promise((resolve) => setTimeout(resolve, BREAKER_COOLDOWN_MS + 100));
 
@@ -48,8 +50,8 @@ describe("Stripe failing", () => {
     const bobHold = await holdSeats(showId, bob, ["B-1-2"]);
     await outage("5xx");
     const key = crypto.randomUUID();
-    // Each refused call tries twice (one SDK retry); two calls open the breaker.
-    for (let i = 0; i < 2; i++) {
+    // Each refused call tries twice (one SDK retry); CALLS_TO_OPEN of them open the breaker.
+    for (let i = 0; i < CALLS_TO_OPEN; i++) {
       const refused = await order(alice, aliceHold.hold_id, key);
       await expectUnavailable(refused, "stripe");
       expect(refused.ms).toBeLessThan(2 * STRIPE_TIMEOUT_MS);
@@ -111,7 +113,7 @@ describe("Stripe failing", () => {
     const fan = await newFan();
     const hold = await holdSeats(showId, fan, ["B-3-1"]);
     await outage("5xx");
-    for (let i = 0; i < 2; i++) await order(fan, hold.hold_id);
+    for (let i = 0; i < CALLS_TO_OPEN; i++) await order(fan, hold.hold_id);
     const health = await withStripe("/healthz");
     expect(health.ms).toBeLessThan(1_000);
     expect(health.status).toBe(503);
