@@ -11,6 +11,7 @@ import { createShow, json } from "./fixtures";
 import { api } from "./helpers";
 import {
   confirmPayment,
+  expireHoldsAt,
   type Fan,
   holdSeats,
   intentOf,
@@ -180,5 +181,26 @@ describe("Postgres frozen", () => {
     }
     // The breaker is per address: the same isolate still reaches the real Postgres.
     expect((await api("/v1/orders/ord_none", { headers: fan.auth })).status).toBe(404);
+  });
+});
+
+describe("checkout cut off between the Show DO and Postgres", () => {
+  it("the hold gets the payment window only once its order exists; before, at most a minute", async () => {
+    const { showId } = await createShow({ holdTtlS: 60 });
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["B-1-4"]);
+    // What POST /v1/orders does first; then Postgres fails and no order row is ever written.
+    const stub = env.SHOW.getByName(showId);
+    const checkout = await stub.beginCheckout(fan.id, hold.hold_id, "ord_never_written", 60_000);
+    expect(checkout.ok && checkout.hold.expires_at_ms).toBeLessThan(Date.now() + 5 * 60_000);
+    await expireHoldsAt(showId, Math.max(hold.expires_at_ms, Date.now() + 60_000) + 1_000);
+    expect((await holdOf(fan, hold.hold_id)).status).toBe("expired");
+
+    // An order that reached Postgres: its hold lasts the payment window.
+    const other = await holdSeats(showId, fan, ["B-1-3"]);
+    const order = await json<OrderCreated>(await placeOrder(fan, other.hold_id), 201);
+    const stretched = await holdOf(fan, other.hold_id);
+    expect(stretched.expires_at_ms).toBeGreaterThanOrEqual(order.expires_at_ms);
+    expect(order.expires_at_ms).toBeGreaterThan(Date.now() + 14 * 60_000);
   });
 });

@@ -18,6 +18,12 @@ import { createStripe, stripeBreaker } from "../payments/stripe";
 
 /** How long a fan has to pay once the order exists; the hold is stretched to cover it. */
 export const PAYMENT_WINDOW_MS = 15 * 60_000;
+/**
+ * How long the hold is sure to last while its order is being written: the payment window is
+ * granted only once the order is in Postgres, so a checkout cut off by an outage ties the seats
+ * up for at most the hold's own TTL or this, not fifteen minutes.
+ */
+const CHECKOUT_START_MS = 60_000;
 
 const OrderCreated = z
   .object({
@@ -153,7 +159,7 @@ fanOrders.openapi(
           fanId,
           hold_id,
           newId("ord"),
-          PAYMENT_WINDOW_MS,
+          CHECKOUT_START_MS,
         );
         if (!checkout.ok) throw checkoutRefusals[checkout.code]();
         const orderId = checkout.order_id;
@@ -172,7 +178,7 @@ fanOrders.openapi(
               holdId: hold_id,
               totalCents: total,
               currency,
-              expiresAt: new Date(checkout.hold.expires_at_ms),
+              expiresAt: new Date(Math.max(checkout.hold.expires_at_ms, Date.now() + PAYMENT_WINDOW_MS)),
             })
             .onConflictDoNothing()
             .returning({ id: orders.id });
@@ -189,6 +195,9 @@ fanOrders.openapi(
           await tx.insert(payments).values({ id: newId("pay"), orderId, amountCents: total, currency });
           return true;
         });
+        // The order exists: now the hold lasts the payment window (the DO's clock decides it, a
+        // moment after the order's own expiry, so the order never outlives its hold).
+        if (created) await (await showStub(c.env, showId)).stretchCheckout(hold_id, orderId, PAYMENT_WINDOW_MS);
         if (total === 0 && created) await finalizeOrder(c.env, db, orderId);
         else {
           const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
