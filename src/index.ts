@@ -1,9 +1,9 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { createRouter } from "./app";
 import { bumpCatalogVersion } from "./catalog/edge-cache";
 import { pgErrorCode, postgresOutage, withDatabase } from "./db/client";
+import { logEvent, observedEnv, observeRequests, span, withContext } from "./lib/observe";
 import { ApiError, apiErrorWithin, problemResponse } from "./lib/problem";
 import { limitBodySize } from "./middleware/body-limit";
 import { rateLimit } from "./middleware/rate-limit";
@@ -14,6 +14,7 @@ import { adminEvents } from "./routes/admin-events";
 import { adminOrders } from "./routes/admin-orders";
 import { adminShows } from "./routes/admin-shows";
 import { adminVenues } from "./routes/admin-venues";
+import { apiDocsPage } from "./routes/api-docs";
 import { publicConfig } from "./routes/config";
 import { dev } from "./routes/dev";
 import { fanEvents } from "./routes/events";
@@ -37,6 +38,7 @@ export { ShowDO } from "../durable-objects/show";
 const app = createRouter();
 
 app.use("*", requestId({ headerName: "Request-Id" }));
+app.use("*", observeRequests());
 app.use("*", rateLimit());
 app.use("*", limitBodySize());
 // An organizer write may change what fans read: the edge catalog cache moves to a new version.
@@ -84,7 +86,7 @@ app.doc31("/openapi.json", {
     description: "Edge-first ticketing: browse, wait fairly, hold seats, pay, get tickets.",
   },
 });
-app.get("/docs", swaggerUI({ url: "/openapi.json", title: "Onsale API" }));
+app.get("/docs", apiDocsPage);
 app.get("/.well-known/jwks.json", async (c) => {
   c.header("cache-control", "public, max-age=300");
   return c.json(await publicJwks(c.env));
@@ -119,7 +121,20 @@ app.onError((error, c) => {
         (pgErrorCode(error) === "22021"
           ? nulInText()
           : new ApiError(500, "internal_error", "Something went wrong on our side")));
-  if (apiError.status >= 500) console.error("request failed", c.get("requestId"), error);
+  if (apiError.status >= 500) {
+    // The error's name and message only: driver errors may quote a connection's user or host.
+    const { name, message } = error instanceof Error ? error : { name: "unknown", message: String(error) };
+    const dependency = apiError.extensions?.dependency;
+    logEvent(
+      "request.failed",
+      {
+        error_name: name,
+        error_message: message.slice(0, 300),
+        ...(dependency ? { dependency: String(dependency) } : {}),
+      },
+      "error",
+    );
+  }
   return problemResponse(apiError, c.get("requestId"));
 });
 
@@ -128,22 +143,33 @@ app.notFound((c) =>
 );
 
 export default {
-  fetch: app.fetch,
+  // Every entry point sees the env with its Durable Object calls traced (src/lib/observe.ts).
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) => app.fetch(request, observedEnv(env), ctx),
   /** Cron: reconciliation of Postgres, Stripe and the Show DOs; then the outbox is published. */
-  async scheduled(_controller, env, ctx) {
+  async scheduled(_controller, rawEnv, ctx) {
+    const env = observedEnv(rawEnv);
     ctx.waitUntil(
-      withDatabase(env, async (db) => {
-        await reconcile(env, db);
-        await publishOutbox(env, db);
-      }),
+      withContext({ route: "cron" }, () =>
+        span("cron.reconcile", {}, () =>
+          withDatabase(env, async (db) => {
+            await reconcile(env, db);
+            await publishOutbox(env, db);
+          }),
+        ),
+      ),
     );
   },
   /** Notifications from the outbox, and the dead letters they become after the last retry. */
-  async queue(batch, env, _ctx) {
-    await withDatabase(env, (db) =>
-      batch.queue.endsWith("-dlq")
-        ? recordDeadLetters(db, batch as MessageBatch<QueueMessage>)
-        : consumeNotifications(env, db, batch as MessageBatch<QueueMessage>),
+  async queue(batch, rawEnv, _ctx) {
+    const env = observedEnv(rawEnv);
+    await withContext({ route: `queue:${batch.queue}` }, () =>
+      span("queue.consume", { queue: batch.queue, messages: batch.messages.length }, () =>
+        withDatabase(env, (db) =>
+          batch.queue.endsWith("-dlq")
+            ? recordDeadLetters(db, batch as MessageBatch<QueueMessage>)
+            : consumeNotifications(env, db, batch as MessageBatch<QueueMessage>),
+        ),
+      ),
     );
   },
 } satisfies ExportedHandler<Env>;

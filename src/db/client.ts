@@ -3,6 +3,7 @@ import { DrizzleQueryError } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import { type Breaker, breakerFor } from "../lib/breaker";
 import { PG_CLOSE_TIMEOUT_MS, PG_CONNECT_TIMEOUT_MS, PG_STATEMENT_TIMEOUT_MS, settleWithin } from "../lib/deadline";
+import { traceTransactions } from "../lib/observe";
 import { apiErrorWithin, dependencyUnavailable } from "../lib/problem";
 import * as schema from "./schema";
 
@@ -16,7 +17,10 @@ export type Database = ReturnType<typeof drizzle<typeof schema>>;
 export function openDatabase(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">) {
   const pool = openPool(env);
   // A frozen server never answers the Terminate either: the pool is abandoned, not awaited.
-  return { db: drizzle({ client: pool, schema }), close: () => settleWithin(pool.end(), PG_CLOSE_TIMEOUT_MS) };
+  return {
+    db: traceTransactions(drizzle({ client: pool, schema })),
+    close: () => settleWithin(pool.end(), PG_CLOSE_TIMEOUT_MS),
+  };
 }
 
 /** The driver's connection pool for one request (`max` connections at most). */

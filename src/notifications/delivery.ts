@@ -3,6 +3,7 @@ import type { DoNotice } from "../../durable-objects/notices";
 import type { Database } from "../db/client";
 import { outbox } from "../db/schema";
 import { QUEUE_TIMEOUT_MS, withDeadline } from "../lib/deadline";
+import { logEvent } from "../lib/observe";
 import { type EmailMessage, emailProvider } from "./email";
 import { enqueueNotification } from "./outbox";
 
@@ -200,7 +201,13 @@ export async function consumeNotifications(env: Env, db: Database, batch: Messag
 /** Dead-letter consumer: the message stays visible to operators on its outbox row. */
 export async function recordDeadLetters(db: Database, batch: MessageBatch<QueueMessage>) {
   const ids = batch.messages.flatMap((m) => (isDoNotice(m.body) ? [] : [m.body.outbox_id]));
-  for (const m of batch.messages) if (isDoNotice(m.body)) console.error("notice dead-lettered", m.body.notice_key);
+  for (const m of batch.messages) {
+    logEvent(
+      "notification.dead_lettered",
+      isDoNotice(m.body) ? { notice_key: m.body.notice_key } : { outbox_id: m.body.outbox_id },
+      "error",
+    );
+  }
   if (ids.length) await db.update(outbox).set({ deadLettered: true }).where(inArray(outbox.id, ids));
   for (const message of batch.messages) message.ack();
 }

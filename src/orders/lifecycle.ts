@@ -3,6 +3,7 @@ import type Stripe from "stripe";
 import { type Database, pgErrorCode } from "../db/client";
 import { orderItems, orders, payments, shows, tickets } from "../db/schema";
 import { newId } from "../lib/ids";
+import { logEvent, span } from "../lib/observe";
 import { enqueueNotification } from "../notifications/outbox";
 import { createStripe } from "../payments/stripe";
 import { cardOverLimit, fingerprintOf } from "./card-limit";
@@ -62,7 +63,15 @@ export async function loadOrderWithPayment(db: Database, orderId: string) {
  * the tickets, whose unique index is the last guard against a seat sold twice. If the seats
  * went to someone else meanwhile, the fan gets the money back instead.
  */
-export async function finalizeOrder(env: Env, db: Database, orderId: string): Promise<OrderStatus> {
+export function finalizeOrder(env: Env, db: Database, orderId: string): Promise<OrderStatus> {
+  return span("order.finalize", { order_id: orderId }, async () => {
+    const outcome = await finalize(env, db, orderId);
+    logEvent("order.finalized", { order_id: orderId, outcome });
+    return outcome;
+  });
+}
+
+async function finalize(env: Env, db: Database, orderId: string): Promise<OrderStatus> {
   const row = await loadOrderWithPayment(db, orderId);
   if (!row) throw new Error(`finalize: order ${orderId} not found`);
   const { order } = row;

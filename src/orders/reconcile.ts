@@ -1,6 +1,7 @@
 import { and, eq, gt, inArray, lt } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { orders, payments, shows, tickets } from "../db/schema";
+import { logEvent } from "../lib/observe";
 import { createStripe } from "../payments/stripe";
 import { settleCancelledShows } from "./cancellation";
 import { failOrder, finalizeOrder, loadOrderWithPayment } from "./lifecycle";
@@ -121,7 +122,13 @@ export async function reconcile(env: Env, db: Database, now = Date.now()): Promi
     }
   }
 
-  console.log("reconciliation", JSON.stringify(report));
+  const { refunds_stuck, conflicts, errors, ran_at: _, ...counts } = report;
+  const repaired = report.sold_without_ticket_repaired + report.ticket_without_sold_repaired + report.sold_finalized;
+  logEvent(
+    repaired ? "reconciliation.repaired" : "reconciliation",
+    { ...counts, refunds_stuck: refunds_stuck.length, conflicts: conflicts.length, errors: errors.length },
+    conflicts.length || errors.length || refunds_stuck.length ? "error" : repaired ? "warn" : "info",
+  );
   await env.SEAT_MAPS.put(REPORT_KEY, JSON.stringify(report));
   return report;
 }

@@ -3,6 +3,7 @@ import type Stripe from "stripe";
 import type { Database } from "../db/client";
 import { orders, payments, refunds, tickets } from "../db/schema";
 import { newId } from "../lib/ids";
+import { logEvent } from "../lib/observe";
 import { ApiError } from "../lib/problem";
 import { enqueueNotification } from "../notifications/outbox";
 import { createStripe } from "../payments/stripe";
@@ -52,6 +53,19 @@ const committedStatuses: RefundStatus[] = ["pending", "succeeded"];
  * a system refund finds the order already being refunded (finalize run twice).
  */
 export async function openRefund(db: Database, orderId: string, request: RefundRequest): Promise<RefundRow | null> {
+  const opened = await openRefundRow(db, orderId, request);
+  if (opened) {
+    logEvent("refund.opened", {
+      order_id: orderId,
+      refund_id: opened.id,
+      amount_cents: opened.amountCents,
+      reason: opened.reason,
+    });
+  }
+  return opened;
+}
+
+async function openRefundRow(db: Database, orderId: string, request: RefundRequest): Promise<RefundRow | null> {
   return db.transaction(async (tx) => {
     const [row] = await tx
       .select({ order: orders, payment: payments })
@@ -182,6 +196,12 @@ export async function openRefund(db: Database, orderId: string, request: RefundR
  * Never throws for a Stripe failure: the row keeps the error and stays owed.
  */
 export async function settleRefund(env: Env, db: Database, refundId: string): Promise<RefundStatus> {
+  const outcome = await settleRefundOnce(env, db, refundId);
+  logEvent("refund.settled", { refund_id: refundId, outcome }, outcome === "pending" ? "warn" : "info");
+  return outcome;
+}
+
+async function settleRefundOnce(env: Env, db: Database, refundId: string): Promise<RefundStatus> {
   const [row] = await db
     .select({ refund: refunds, payment: payments })
     .from(refunds)

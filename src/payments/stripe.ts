@@ -1,6 +1,7 @@
 import Stripe from "stripe";
 import { breakerFor } from "../lib/breaker";
 import { STRIPE_MAX_RETRIES, STRIPE_TIMEOUT_MS } from "../lib/deadline";
+import { tracedFetch } from "../lib/observe";
 import { type ApiError, dependencyUnavailable } from "../lib/problem";
 
 /** The isolate's Stripe breaker (per API host: the stand-ins of a test run each have their own). */
@@ -22,6 +23,7 @@ export function createStripe(
   const standin = env.STRIPE_API_URL ? new URL(env.STRIPE_API_URL) : undefined;
   const breaker = stripeBreaker(env);
   let firstAttemptAt: number | undefined;
+  const traced = tracedFetch("stripe");
   // The SDK turns whatever this throws into a StripeConnectionError (the problem in `detail`).
   const guardedFetch: typeof fetch = async (input, init) => {
     const now = Date.now();
@@ -31,7 +33,7 @@ export function createStripe(
     }
     breaker.admit();
     try {
-      const response = await fetch(input, init);
+      const response = await traced(input, init);
       if (response.status >= 500) breaker.failed();
       else breaker.succeeded();
       return response;

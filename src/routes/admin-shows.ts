@@ -16,6 +16,7 @@ import { settleCancelledShow } from "../orders/cancellation";
 import { adminShowRoom } from "./admin-show-room";
 import { adminShowSales } from "./admin-show-sales";
 import { ownShow, SeatCounts, showParams } from "./admin-show-shared";
+import { adminShowSlo } from "./admin-show-slo";
 
 const seatIdList = z
   .array(z.string().min(1).max(40))
@@ -42,6 +43,7 @@ adminShows.use("*", database(), organizerAuth());
 adminShows.use("/:show_id/cancel", flushOutbox());
 adminShows.route("/", adminShowRoom);
 adminShows.route("/", adminShowSales);
+adminShows.route("/", adminShowSlo);
 
 /** Orders a cancel settles within its own request; the reconciliation cron does the rest. */
 const CANCEL_BATCH = 25;

@@ -4,6 +4,7 @@ import { createRouter } from "../app";
 import { id } from "../catalog/schemas";
 import { showStub } from "../catalog/show-directory";
 import { sha256Hex, showIdOfHold } from "../lib/ids";
+import { logEvent } from "../lib/observe";
 import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { fanAuth } from "../middleware/fan-auth";
@@ -139,6 +140,10 @@ holds.openapi(
       idempotency_key: key,
       request_hash: await sha256Hex(JSON.stringify(canonical)),
     });
+    logEvent(
+      outcome.ok ? "hold.placed" : "hold.refused",
+      outcome.ok ? { hold_id: outcome.hold.hold_id } : { code: outcome.code },
+    );
     if (!outcome.ok) throw holdRefused(outcome);
     if (outcome.replayed) c.header("idempotent-replayed", "true");
     return c.json(outcome.hold, 201);

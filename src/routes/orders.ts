@@ -6,6 +6,7 @@ import type { Database } from "../db/client";
 import { orderItems, orders, payments } from "../db/schema";
 import { STRIPE_REQUEST_BUDGET_MS } from "../lib/deadline";
 import { newId, showIdOfHold } from "../lib/ids";
+import { annotate, logEvent } from "../lib/observe";
 import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
@@ -137,6 +138,7 @@ fanOrders.openapi(
     const db = c.var.db!;
     const showId = showIdOfHold(hold_id);
     if (!showId) throw notFound("Hold");
+    annotate({ showId });
     const result = await idempotent(
       db,
       { scope: fanId, route: "POST /v1/orders", key: c.req.valid("header")["idempotency-key"], body: { hold_id } },
@@ -198,6 +200,7 @@ fanOrders.openapi(
         // The order exists: now the hold lasts the payment window (the DO's clock decides it, a
         // moment after the order's own expiry, so the order never outlives its hold).
         if (created) await (await showStub(c.env, showId)).stretchCheckout(hold_id, orderId, PAYMENT_WINDOW_MS);
+        if (created) logEvent("order.created", { order_id: orderId, total_cents: total, currency });
         if (total === 0 && created) await finalizeOrder(c.env, db, orderId);
         else {
           const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));

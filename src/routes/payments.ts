@@ -4,6 +4,7 @@ import Stripe from "stripe";
 import { createRouter } from "../app";
 import { orders, payments } from "../db/schema";
 import { STRIPE_REQUEST_BUDGET_MS } from "../lib/deadline";
+import { annotate } from "../lib/observe";
 import { notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
@@ -72,6 +73,7 @@ fanPayments.openapi(
       .where(and(eq(payments.id, payment_id), eq(orders.fanId, c.var.fan!.id)));
     if (!row?.payment.providerPaymentId) throw notFound("Payment");
     const { payment, order } = row;
+    annotate({ showId: order.showId });
     const intentId = payment.providerPaymentId!;
 
     const result = await idempotent(

@@ -6,6 +6,7 @@ import { requireTurnstile } from "../auth/turnstile";
 import { id } from "../catalog/schemas";
 import { requireKnownShow } from "../catalog/show-directory";
 import { newId } from "../lib/ids";
+import { observeAdmission } from "../lib/observe";
 import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { fanAuth } from "../middleware/fan-auth";
@@ -128,6 +129,7 @@ async function answerFromDo(
     ...(session.status === "expired" || session.status === "dropped" ? { ended: true } : {}),
   };
   if (session.status === "waiting") return answerWaiting(env, ticket, room, now);
+  if (session.status === "admitted") observeAdmission(env, showId, now - session.joined_at_ms);
   return answerSettled(env, ticket, now);
 }
 

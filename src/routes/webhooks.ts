@@ -4,6 +4,7 @@ import type Stripe from "stripe";
 import { createRouter } from "../app";
 import type { Database } from "../db/client";
 import { payments, webhookEvents } from "../db/schema";
+import { observeWebhook } from "../lib/observe";
 import { ApiError } from "../lib/problem";
 import { problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
@@ -115,7 +116,7 @@ webhooks.openapi(
       .from(webhookEvents)
       .where(and(eq(webhookEvents.provider, "stripe"), eq(webhookEvents.providerEventId, event.id)));
     if (stored?.processedAt) return c.json({ received: true, duplicate: true }, 200);
-    await applyEvent(c.env, db, event);
+    observeWebhook(c.env, event.type, event.created, String(await applyEvent(c.env, db, event)));
     await db
       .update(webhookEvents)
       .set({ processedAt: sql`now()` })

@@ -136,6 +136,31 @@ export const enOrganizer = {
     `Done: the order is ${status}; refunded ${refunded} of ${total}.`,
   nothingToRefund: "Nothing is left to refund on this order.",
   closeOrder: "Close",
+  slo: "Service levels",
+  sloHint: (minutes: number) =>
+    `The last ${minutes} minutes of this show's requests, against Onsale's SLO targets (docs/operations.md).`,
+  sloIndicator: "Indicator",
+  sloNow: "Now",
+  sloTarget: "Target",
+  sloStatus: "Status",
+  sloHoldP95: "Hold latency, p95",
+  sloHoldAvailability: "Holds without a server error",
+  sloConfirmP95: "Order and confirm latency, p95",
+  sloConfirmP99: "Order and confirm latency, p99",
+  sloServerErrors: "Server errors (5xx)",
+  sloAdmission: "Admissions per minute",
+  sloWebhookLag: "Stripe webhook lag, p95 (all shows)",
+  sloOk: "Met",
+  sloBreached: "Missed",
+  sloNoData: "No data",
+  sloCount: (n: number) => `${n} ${plural(n, "request", "requests")}`,
+  ms: (n: number | null) => (n === null ? "–" : `${n} ms`),
+  percent: (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(x >= 0.999 && x < 1 ? 2 : 1)} %`),
+  belowMs: (n: number) => `< ${n} ms`,
+  atLeastPercent: (x: number) => `≥ ${x * 100} %`,
+  atMostPercent: (x: number) => `≤ ${x * 100} %`,
+  ofConfigured: (ratio: number, rate: number | null) =>
+    rate === null ? "room off" : `≥ ${ratio * 100} % of ${rate}/min while fans wait`,
 };
 
 export type OrganizerMessages = typeof enOrganizer;

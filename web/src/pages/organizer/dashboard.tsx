@@ -12,6 +12,7 @@ import "./organizer.css";
 import { Orders } from "./orders";
 import { organizerSession } from "./organizer-session";
 import { SeatBlocks } from "./seats";
+import { SloPanel } from "./slo";
 import type { RoomStats, Sales, SalesTimeline } from "./types";
 
 /** How often the dashboard reads the room and the sales: the room itself changes every second. */
@@ -147,6 +148,8 @@ function Live({ showId, organizerKey }: { showId: string; organizerKey: string }
           </table>
         </section>
       </section>
+
+      <SloPanel showId={showId} organizerKey={organizerKey} />
 
       {geometry && show.data.status === "published" && (
         <SeatBlocks

@@ -59,3 +59,50 @@ export interface AdminOrder {
   items: { seat_id: string; tier_id: string; price_cents: number }[];
   tickets: { ticket_id: string; seat_id: string; status: "valid" | "void" | "checked_in" }[];
 }
+
+export type SloStatus = "ok" | "breached" | "no_data";
+
+interface Latency {
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+}
+
+/** `GET /v1/admin/shows/{id}/slo`: the show's service levels against the SLO targets. */
+export interface SloReport {
+  show_id: string;
+  window_minutes: number;
+  generated_at: string;
+  hold: Latency & {
+    count: number;
+    held: number;
+    refused: number;
+    errors: number;
+    availability: number | null;
+    target: { p95_ms: number; availability: number };
+    status: SloStatus;
+  };
+  confirm: Latency & {
+    count: number;
+    ok: number;
+    errors: number;
+    target: { p95_ms: number; p99_ms: number };
+    status: SloStatus;
+  };
+  server_errors: {
+    requests: number;
+    errors: number;
+    rate: number | null;
+    target: { max_rate: number };
+    status: SloStatus;
+  };
+  admission: {
+    configured_per_minute: number | null;
+    observed_per_minute: number | null;
+    seen_at_edge_last_minute: number;
+    queued: number | null;
+    target: { min_ratio: number };
+    status: SloStatus;
+  };
+  webhook_lag: Latency & { count: number; target: { p95_ms: number }; status: SloStatus };
+}
