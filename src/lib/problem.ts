@@ -66,7 +66,7 @@ export function problemResponse(error: ApiError, requestId?: string): Response {
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found`);
 
 /** The outside services a request can be refused for while they are down or slow. */
-export type Dependency = "postgres" | "stripe" | "kv" | "queue" | "email";
+export type Dependency = "postgres" | "stripe" | "kv" | "queue" | "email" | "turnstile";
 
 /**
  * 503 for a dependency that is down, slow or behind an open circuit breaker: the client is

@@ -13,7 +13,7 @@ export const Problem = z
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     request_id: z.string().optional(),
     dependency: z
-      .enum(["postgres", "stripe", "kv", "queue", "email"])
+      .enum(["postgres", "stripe", "kv", "queue", "email", "turnstile"])
       .optional()
       .openapi({ description: "With `dependency_unavailable` (503): the service that is down; see Retry-After" }),
     retry_after_s: z.number().int().optional(),
