@@ -3,6 +3,7 @@ import { requestId } from "hono/request-id";
 import { createRouter } from "./app";
 import { bumpCatalogVersion } from "./catalog/edge-cache";
 import { pgErrorCode, postgresOutage, withDatabase } from "./db/client";
+import { PG_LONG_STATEMENT_TIMEOUT_MS } from "./lib/deadline";
 import { logEvent, observedEnv, observeRequests, span, withContext } from "./lib/observe";
 import { ApiError, apiErrorWithin, problemResponse } from "./lib/problem";
 import { limitBodySize } from "./middleware/body-limit";
@@ -151,10 +152,14 @@ export default {
     ctx.waitUntil(
       withContext({ route: "cron" }, () =>
         span("cron.reconcile", {}, () =>
-          withDatabase(env, async (db) => {
-            await reconcile(env, db);
-            await publishOutbox(env, db);
-          }),
+          withDatabase(
+            env,
+            async (db) => {
+              await reconcile(env, db);
+              await publishOutbox(env, db);
+            },
+            { statementTimeoutMs: PG_LONG_STATEMENT_TIMEOUT_MS },
+          ),
         ),
       ),
     );
@@ -164,10 +169,13 @@ export default {
     const env = observedEnv(rawEnv);
     await withContext({ route: `queue:${batch.queue}` }, () =>
       span("queue.consume", { queue: batch.queue, messages: batch.messages.length }, () =>
-        withDatabase(env, (db) =>
-          batch.queue.endsWith("-dlq")
-            ? recordDeadLetters(db, batch as MessageBatch<QueueMessage>)
-            : consumeNotifications(env, db, batch as MessageBatch<QueueMessage>),
+        withDatabase(
+          env,
+          (db) =>
+            batch.queue.endsWith("-dlq")
+              ? recordDeadLetters(db, batch as MessageBatch<QueueMessage>)
+              : consumeNotifications(env, db, batch as MessageBatch<QueueMessage>),
+          { statementTimeoutMs: PG_LONG_STATEMENT_TIMEOUT_MS },
         ),
       ),
     );

@@ -14,8 +14,8 @@ export type Database = ReturnType<typeof drizzle<typeof schema>>;
  * orders and tickets need interactive transactions. Locally the driver dials through the
  * WebSocket→TCP tunnel in PG_WS_PROXY; in production it talks to Neon directly.
  */
-export function openDatabase(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">) {
-  const pool = openPool(env);
+export function openDatabase(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">, options: DatabaseOptions = {}) {
+  const pool = openPool(env, 5, options);
   // A frozen server never answers the Terminate either: the pool is abandoned, not awaited.
   return {
     db: traceTransactions(drizzle({ client: pool, schema })),
@@ -23,8 +23,17 @@ export function openDatabase(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">) {
   };
 }
 
+export interface DatabaseOptions {
+  /** Bound on one statement: PG_STATEMENT_TIMEOUT_MS for fans, PG_LONG_STATEMENT_TIMEOUT_MS for organizers and jobs. */
+  statementTimeoutMs?: number;
+}
+
 /** The driver's connection pool for one request (`max` connections at most). */
-export function openPool(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">, max = 5) {
+export function openPool(
+  env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">,
+  max = 5,
+  { statementTimeoutMs = PG_STATEMENT_TIMEOUT_MS }: DatabaseOptions = {},
+) {
   if (env.PG_WS_PROXY) {
     const proxy = env.PG_WS_PROXY;
     neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
@@ -38,7 +47,7 @@ export function openPool(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">, max = 5
     connectionString: env.DATABASE_URL,
     max,
     connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
-    query_timeout: PG_STATEMENT_TIMEOUT_MS,
+    query_timeout: statementTimeoutMs,
   });
   // The driver's Pool sets its own Client class after pg-pool reads `options.Client`.
   (pool as unknown as { Client: unknown }).Client = guardedClient(breaker);
@@ -178,8 +187,9 @@ export function postgresOutage(error: unknown) {
 export async function withDatabase<T>(
   env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">,
   work: (db: Database) => Promise<T>,
+  options: DatabaseOptions = {},
 ) {
-  const { db, close } = openDatabase(env);
+  const { db, close } = openDatabase(env, options);
   try {
     return await work(db);
   } finally {

@@ -13,6 +13,11 @@ import { type Dependency, dependencyUnavailable } from "./problem";
 export const PG_CONNECT_TIMEOUT_MS = 5_000;
 /** Postgres: one statement, measured at the client (a frozen server sends nothing back). */
 export const PG_STATEMENT_TIMEOUT_MS = 5_000;
+/**
+ * Postgres: one statement of organizer work (publishing a 60,000-seat stadium, reports) and of
+ * background jobs (cron, queue consumer): nobody in a crowd waits on these, and they are big.
+ */
+export const PG_LONG_STATEMENT_TIMEOUT_MS = 30_000;
 /** Postgres: ending a request's pool; a connection that does not close in time is abandoned. */
 export const PG_CLOSE_TIMEOUT_MS = 300;
 /** Stripe: one HTTP attempt; the SDK retries once (same idempotency key) within the request. */
