@@ -20,8 +20,13 @@ export default defineConfig({
       miniflare: {
         // wrangler.toml's per-address limit (20,000 per 10 s) would take 40,000 requests to trip
         // for certain; test/abuse-rate-limits.test.ts trips a smaller one. Other tests send no
-        // CF-Connecting-IP, so no address limit applies to them.
-        ratelimits: { IP_LIMITER: { namespace_id: "1001", simple: { limit: 100, period: 10 } } },
+        // CF-Connecting-IP, so no address limit applies to them. The organizer limit likewise:
+        // 2 × 600 + 1 requests did not fit in one 10 s period on a loaded machine, so the burst
+        // spanned three windows and was never refused; 2 × 200 + 1 do.
+        ratelimits: {
+          IP_LIMITER: { namespace_id: "1001", simple: { limit: 100, period: 10 } },
+          ORGANIZER_LIMITER: { namespace_id: "1004", simple: { limit: 200, period: 10 } },
+        },
         bindings: {
           ENVIRONMENT: "test",
           DATABASE_URL: inject("databaseUrl"),

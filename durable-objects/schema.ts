@@ -208,6 +208,14 @@ export const showMigrations: readonly ShowMigration[] = [
         FROM room_queue GROUP BY bucket;
     `,
   },
+  {
+    id: 6,
+    description: "waiting room: optional cap of active checkouts relative to the seats available",
+    sql: `
+      ALTER TABLE room_config ADD COLUMN max_active_per_available_seat REAL
+        CHECK (max_active_per_available_seat IS NULL OR max_active_per_available_seat > 0);
+    `,
+  },
 ];
 
 /** Applies pending migrations; returns the schema version now in force. */

@@ -28,7 +28,7 @@ import type {
   WaitlistEntry,
   WaitlistOutcome,
 } from "./types";
-import { WaitingRoom } from "./waiting-room";
+import { inventoryOf, WaitingRoom } from "./waiting-room";
 import { Waitlist } from "./waitlist";
 
 export type * from "./types";
@@ -180,6 +180,7 @@ export class ShowDO extends DurableObject<Env> {
     return {
       show_id: config.show_id,
       status: config.status,
+      inventory: inventoryOf(this.#seats.counts()),
       currency: config.currency,
       venue_id: config.venue_id,
       seat_map_version: config.seat_map_version,
@@ -422,9 +423,10 @@ export class ShowDO extends DurableObject<Env> {
 
   /**
    * Join the waitlist of a sold-out show (or section). Joining again returns the same entry.
-   * The waitlist is no side door: not before the on-sale time, and while the waiting room is
-   * on only with a live admission; and "sold out" means every seat is sold or blocked —
-   * held seats may still come back to the fans in the queue.
+   * The waitlist is no side door: not before the on-sale time; "sold out" means every seat is
+   * sold or blocked — held seats may still come back to the fans in the queue; and while the
+   * waiting room is on, a fan needs a live admission unless the whole show is sold out (then the
+   * queue has no turn to give, and tells everyone in line to join the waitlist instead).
    */
   joinWaitlist(fanId: string, email: string | null, quantity: number, sectionId: string | null): WaitlistOutcome {
     const config = this.#configRow();
@@ -437,8 +439,10 @@ export class ShowDO extends DurableObject<Env> {
     const existing = this.#waitlist.status(fanId);
     if (existing && (existing.status === "waiting" || existing.status === "offered"))
       return { ok: true, entry: existing };
-    if (this.#room.config().enabled && !this.#room.admissionOf(fanId)) return { ok: false, code: "admission_required" };
     this.#expireDue(now);
+    const showSoldOut = inventoryOf(this.#seats.counts()) === "sold_out";
+    if (this.#room.config().enabled && !showSoldOut && !this.#room.admissionOf(fanId))
+      return { ok: false, code: "admission_required" };
     const counts = this.#seats.counts(sectionId);
     if (counts.available > 0 || counts.held > 0) return { ok: false, code: "not_sold_out" };
     return { ok: true, entry: this.#waitlist.join(fanId, email, quantity, sectionId) };
@@ -515,8 +519,11 @@ export class ShowDO extends DurableObject<Env> {
     return { ok: true, value: work(config) };
   }
 
+  /** What the edge caches for a second; holds due to expire are expired first, so the inventory is true. */
   roomStatus(): RoomStatus | null {
-    return this.#configRow() ? this.#room.status() : null;
+    if (!this.#configRow()) return null;
+    this.#expireDue(this.clock());
+    return this.#room.status(this.#seats.counts());
   }
 
   /** A join made by the DO itself (tools, tests); fans join at the edge (`queueArrivals`). */
@@ -554,7 +561,8 @@ export class ShowDO extends DurableObject<Env> {
     const retryAfterMs = this.#room.retryAfterMs(fanId, sessionId, now);
     if (retryAfterMs > 0) return { ok: false, code: "polling_too_fast", retry_after_ms: retryAfterMs };
     if (this.#room.tickDue(now)) {
-      this.#room.tick(now);
+      this.#expireDue(now);
+      this.#room.tick(now, this.#seats.counts());
       this.#rearm(now);
     }
     const session = this.#room.touch(fanId, sessionId, ticketKey);
@@ -578,12 +586,15 @@ export class ShowDO extends DurableObject<Env> {
     return this.#inRoom(() => {
       this.#room.configure(patch);
       this.#rearm(this.clock());
-      return this.#room.stats();
+      return this.#room.stats(this.#seats.counts());
     }, false);
   }
 
   roomStats(): RoomOutcome<RoomStats> {
-    return this.#inRoom(() => this.#room.stats(), false);
+    return this.#inRoom(() => {
+      this.#expireDue(this.clock());
+      return this.#room.stats(this.#seats.counts());
+    }, false);
   }
 
   // ── timers ─────────────────────────────────────────────────────────────────────────────
@@ -597,7 +608,7 @@ export class ShowDO extends DurableObject<Env> {
     this.#alarmAtMs = null;
     const now = this.clock();
     this.#expireDue(now);
-    if (this.#configRow()) this.#room.tick(now);
+    if (this.#configRow()) this.#room.tick(now, this.#seats.counts());
     this.#rearm(now);
     this.#sendNotices();
   }

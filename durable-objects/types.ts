@@ -69,9 +69,17 @@ export interface OrganizerSeat {
   accessible: boolean;
 }
 
+/**
+ * What the show has left, from the seat tallies: seats to take now; none now but held seats
+ * that may come back (held or in checkout); or none that can come back except by a refund or
+ * an unblock.
+ */
+export type Inventory = "available" | "all_held" | "sold_out";
+
 export interface ShowAvailability {
   show_id: string;
   status: "published" | "cancelled";
+  inventory: Inventory;
   currency: string;
   venue_id: string;
   seat_map_version: number;
@@ -115,6 +123,11 @@ export interface RoomConfig {
   max_active: number;
   checkout_window_ms: number;
   opens_at_ms: number | null;
+  /**
+   * Optional cap on active checkouts relative to the seats still available (active ≤
+   * ceil(available × this)); null: off, only `max_active` applies.
+   */
+  max_active_per_available_seat: number | null;
 }
 
 export type RoomConfigPatch = Partial<RoomConfig>;
@@ -133,6 +146,8 @@ export interface RoomStatus {
   arrivals: { bucket_ms: number; n: number }[];
   /** Places in seconds past the last bucket listed. */
   arrivals_beyond: number;
+  /** The show's seats as the queue sees them: no admissions unless `available`. */
+  inventory: Inventory;
   server_time_ms: number;
 }
 
@@ -156,7 +171,12 @@ export interface QueueSession {
   created?: boolean;
 }
 
+/** Why the tick admits nobody while fans wait (null: it admits at the configured rate). */
+export type AdmissionHeldBack = "paused_by_organizer" | "nothing_available" | "max_active";
+
 export interface RoomStats extends RoomConfig {
+  inventory: Inventory;
+  admission_held_back: AdmissionHeldBack | null;
   queued: number;
   admitted_last_minute: number;
   active_checkouts: number;

@@ -6,10 +6,25 @@
 // *watermark* (the key of the last fan whose turn came) forward at the organizer's rate,
 // token-bucket style, while active checkouts stay under `max_active`. The edge compares a
 // ticket's key with the watermark, so most polls and every join are answered without this code.
+//
+// Admission follows the inventory: while no seat is available (all sold, blocked, held or in
+// checkout) nobody is admitted and the bucket stays empty, so a turn is never handed out for a
+// seat that does not exist and there is no burst when seats come back. The inventory travels in
+// the room status, so the edge tells the whole line "sold out" without asking this object.
 
 import { newId } from "../src/lib/ids";
 import { bucketOf, compareKeys, drawKey, KEY_RANDOM_SPACE, type QueueKey } from "./queue-key";
-import type { QueueArrival, QueueSession, RoomConfig, RoomConfigPatch, RoomStats, RoomStatus } from "./types";
+import type {
+  AdmissionHeldBack,
+  Inventory,
+  QueueArrival,
+  QueueSession,
+  RoomConfig,
+  RoomConfigPatch,
+  RoomStats,
+  RoomStatus,
+  SeatCounts,
+} from "./types";
 
 /** How often the admission tick runs while fans are waiting. */
 export const TICK_MS = 1_000;
@@ -43,7 +58,30 @@ type ConfigRow = {
   max_active: number;
   checkout_window_ms: number;
   opens_at_ms: number | null;
+  max_active_per_available_seat: number | null;
 };
+
+/** The seat tallies the queue needs: what can be taken now, and what may come back. */
+export type Stock = Pick<SeatCounts, "available" | "held">;
+
+export function inventoryOf(stock: Stock): Inventory {
+  if (stock.available > 0) return "available";
+  return stock.held > 0 ? "all_held" : "sold_out";
+}
+
+/** Active checkouts the room allows: `max_active`, and (if set) a share of the seats available. */
+function activeCap(config: RoomConfig, stock: Stock): number {
+  const ratio = config.max_active_per_available_seat;
+  return ratio === null ? config.max_active : Math.min(config.max_active, Math.ceil(stock.available * ratio));
+}
+
+/** Why the tick admits nobody now, whatever its tokens; null when nothing holds it back. */
+function holdBack(config: RoomConfig, stock: Stock, active: number): AdmissionHeldBack | null {
+  if (config.paused) return "paused_by_organizer";
+  if (stock.available === 0) return "nothing_available";
+  if (active >= activeCap(config, stock)) return "max_active";
+  return null;
+}
 
 type StateRow = {
   tokens: number;
@@ -89,6 +127,7 @@ export class WaitingRoom {
       max_active: row.max_active,
       checkout_window_ms: row.checkout_window_ms,
       opens_at_ms: row.opens_at_ms,
+      max_active_per_available_seat: row.max_active_per_available_seat,
     };
   }
 
@@ -103,13 +142,14 @@ export class WaitingRoom {
     const next = { ...current, ...patch };
     this.sql.exec(
       `UPDATE room_config SET enabled = ?, paused = ?, admit_per_minute = ?, max_active = ?,
-         checkout_window_ms = ?, opens_at_ms = ? WHERE id = 1`,
+         checkout_window_ms = ?, opens_at_ms = ?, max_active_per_available_seat = ? WHERE id = 1`,
       next.enabled ? 1 : 0,
       next.paused ? 1 : 0,
       next.admit_per_minute,
       next.max_active,
       next.checkout_window_ms,
       next.opens_at_ms,
+      next.max_active_per_available_seat,
     );
     // A room that is (re)opened starts its bucket empty: no burst for the time it was closed.
     if (!current.enabled || current.paused)
@@ -127,7 +167,7 @@ export class WaitingRoom {
    * What the edge caches for about a second: enough to answer joins and most polls, and to
    * estimate a place's position from the arrivals per second past the watermark.
    */
-  status(): RoomStatus {
+  status(stock: Stock): RoomStatus {
     const config = this.config();
     const state = this.state();
     const watermark: QueueKey = { ms: state.wm_ms, rnd: state.wm_rnd };
@@ -155,6 +195,7 @@ export class WaitingRoom {
       watermark: state.wm_ms < 0 ? null : watermark,
       arrivals,
       arrivals_beyond: beyond,
+      inventory: inventoryOf(stock),
       server_time_ms: this.clock(),
     };
   }
@@ -295,17 +336,19 @@ export class WaitingRoom {
   /**
    * The admission tick. Tokens accrue at `admit_per_minute` (capped at a few seconds' worth,
    * so a very late alarm cannot release a burst); each whole token admits the next waiting fan
-   * in key order while active checkouts stay under `max_active`. A place is eligible once it
-   * is older than the settle window, so a batch still on its way cannot be overtaken.
+   * in key order while active checkouts stay under `max_active` (and the optional cap by seats
+   * available). A place is eligible once it is older than the settle window, so a batch still
+   * on its way cannot be overtaken. With no seat available nobody is admitted and no token
+   * accrues: when seats come back, admission resumes at the configured rate, not in a burst.
    */
-  tick(now: number): number {
+  tick(now: number, stock: Stock): number {
     const config = this.config();
     if (!config.enabled) return 0;
     const state = this.state();
     if (config.opens_at_ms !== null && now < config.opens_at_ms) return 0;
     if (state.opened === 0) this.sql.exec("UPDATE room_state SET opened = 1, last_tick_ms = ? WHERE id = 1", now);
     this.expireAdmissions(now);
-    if (config.paused) {
+    if (config.paused || stock.available === 0) {
       this.sql.exec("UPDATE room_state SET tokens = 0, last_tick_ms = ? WHERE id = 1", now);
       return 0;
     }
@@ -313,11 +356,12 @@ export class WaitingRoom {
     const elapsed = state.last_tick_ms === null || state.opened === 0 ? TICK_MS : Math.max(0, now - state.last_tick_ms);
     let tokens = Math.min(state.tokens + elapsed * perMs, perMs * CATCH_UP_MS + 1);
     const active = this.activeCount(now);
+    const cap = activeCap(config, stock);
     let admitted = 0;
     let watermark: QueueKey = { ms: state.wm_ms, rnd: state.wm_rnd };
     let admittedCount = state.admitted_count;
-    if (tokens >= 1 && active < config.max_active) {
-      const room = Math.min(Math.floor(tokens), config.max_active - active);
+    if (tokens >= 1 && active < cap) {
+      const room = Math.min(Math.floor(tokens), cap - active);
       const candidates = this.sql
         .exec<EntryRow>(
           `SELECT * FROM room_queue WHERE status = 'waiting' AND (key_ms, key_rnd) > (?, ?) AND key_ms <= ?
@@ -373,10 +417,13 @@ export class WaitingRoom {
     return now + TICK_MS;
   }
 
-  stats(): RoomStats {
+  stats(stock: Stock): RoomStats {
     const now = this.clock();
     const config = this.config();
     const state = this.state();
+    const active = this.activeCount(now);
+    const waiting = this.hasWaiting({ ms: state.wm_ms, rnd: state.wm_rnd });
+    const open = state.opened === 1 || config.opens_at_ms === null || now >= config.opens_at_ms;
     const count = (where: string, ...params: number[]) =>
       this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM room_queue WHERE ${where}`, ...params).one().n;
     const oldest = this.sql
@@ -385,9 +432,12 @@ export class WaitingRoom {
     const admittedLastMinute = count("admitted_at_ms > ?", now - 60_000);
     return {
       ...config,
+      inventory: inventoryOf(stock),
+      // Only while someone waits for a turn the room could give.
+      admission_held_back: config.enabled && open && waiting ? holdBack(config, stock, active) : null,
       queued: count("status = 'waiting'"),
       admitted_last_minute: admittedLastMinute,
-      active_checkouts: this.activeCount(now),
+      active_checkouts: active,
       observed_admit_per_minute: admittedLastMinute,
       oldest_wait_s: oldest === null ? 0 : Math.round((now - oldest) / 1000),
       watermark: state.admitted_count,

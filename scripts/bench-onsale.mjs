@@ -32,6 +32,7 @@ import { buildWorkers } from "../bench/onsale/build.mjs";
 import { chaosSummary, runChaos } from "../bench/onsale/chaos.mjs";
 import { postgresCpuSeconds } from "../bench/onsale/cpu.mjs";
 import { createClient, fanTokenSigner, sleep } from "../bench/onsale/http.mjs";
+import { queueTruth, queueTruthLine } from "../bench/onsale/queue-truth.mjs";
 import { consoleSummary, markdownReport, svgChart } from "../bench/onsale/report.mjs";
 import { configureWaitingRoom, createStadium } from "../bench/onsale/setup.mjs";
 import { salesOf, verifySale, waitForHoldExpiry } from "../bench/onsale/verify.mjs";
@@ -138,6 +139,10 @@ const opts = {
   refreshMs: 1000,
   graceS: 45,
   statsEveryMs: quick ? 1500 : 3000,
+  // After the sell-out the crowd runs on until Onsale has told the line (fans leave when told);
+  // this is only the bound for a build that never tells them: the longest a fan may go between
+  // polls (smart-mode fans far back stretch theirs), plus a little.
+  tellBoundMs: args["poll-mode"] === "server" ? 30_000 : 270_000 + 15_000,
   progressEveryMs: quick ? 3000 : 5000,
   cronEveryMs: 60_000,
   race: !args["no-race"],
@@ -381,7 +386,7 @@ async function flashCrowd({
           soldOutAt = Date.now();
           log(`sold out: ${fmt(k.sold)} seats sold, ${fmt(k.blocked)} blocked, nothing held or available`);
         }
-        if (!stopSent && soldOutAt) {
+        if (!stopSent && soldOutAt && Date.now() - soldOutAt >= opts.tellBoundMs) {
           stopSent = Date.now();
           loadgen.send({ type: "stop", reason: "sold_out" });
         }
@@ -430,6 +435,7 @@ async function flashCrowd({
     graceS: opts.graceS,
     abandonUntilS: Math.max(0, opts.maxSaleS - opts.holdTtlS - 10),
     fetchTickets: true,
+    checkoutWindowMs: roomAfter.checkout_window_s * 1000,
     requestTimeoutMs: 30_000,
   };
   log(
@@ -526,6 +532,15 @@ async function flashCrowd({
     half.length >= 2 ? (half.at(-1).sold - half[0].sold) / Math.max(1, half.at(-1).t_s - half[0].t_s) : null;
   const admissionPace = ratePerS * opts.meanQuantity * successShare;
   const firstSweep = timeline.find((p) => p.available === 0 && p.t_s > 0);
+  const truth = queueTruth({
+    fans: result,
+    ticks: (await call(base, "GET", `/__bench/admissions?show=${showId}`, { expect: 200 })).body,
+    sellOutAtMs: soldOut && lastTicket.at ? new Date(lastTicket.at).getTime() : soldOutAt,
+  });
+  log(queueTruthLine(truth));
+  log(
+    `  told at their first poll after the sell-out: ${truth.told_at_first_poll_after} of ${truth.polled_after_sell_out} who polled since; ${truth.told_at_join} arrivals told at the join; ${truth.admissions} admissions`,
+  );
   return {
     show_id: showId,
     sellable,
@@ -544,6 +559,7 @@ async function flashCrowd({
       vs_ideal: sellOutS ? sellOutS / ideal.with_the_mix_s : null,
       seats_sold: verification.checks.counts_add_up.sold,
     },
+    queue_truth: truth,
     fans: result,
     timeline,
     cpu,

@@ -136,4 +136,24 @@ describe("every route has a body-size limit: 413 payload_too_large before the bo
     });
     await expectTooLarge(response);
   });
+
+  it("through Cloudflare's edge (CF-Connecting-IP) the framed Content-Length is the bound: over it 413, within it the route reads the body", async () => {
+    const edge = { "cf-connecting-ip": "203.0.113.9", "content-type": "application/json" };
+    const over = await api("/v1/waiting-room/sessions", {
+      method: "POST",
+      headers: { ...edge, "content-length": String(64 * 1024) },
+      body: chunkedJson(1024),
+    });
+    await expectTooLarge(over);
+    const { showId } = await createShow();
+    const body = JSON.stringify({ show_id: showId });
+    const within = await api("/v1/waiting-room/sessions", {
+      method: "POST",
+      headers: { ...edge, ...bearer(await fanToken(uniqueFan())), "content-length": String(body.length) },
+      body,
+    });
+    // The route parsed the body: this show has no waiting room on.
+    expect(within.status).toBe(409);
+    expect((await problem(within)).code).toBe("waiting_room_disabled");
+  });
 });

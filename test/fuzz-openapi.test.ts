@@ -173,7 +173,11 @@ function fromSchema(raw: Schema | undefined, name: string, depth = 0): fc.Arbitr
         options.push(
           fc.integer(),
           fc.constantFrom(0, -1, 1, 2 ** 31, 2 ** 53 + 1, -(2 ** 63), 1e308, 0.5),
-          fc.integer({ min: schema.minimum ?? 0, max: Math.min(schema.maximum ?? 1000, 1000) }),
+          fc.integer({ min: Math.ceil(schema.minimum ?? 0), max: Math.min(schema.maximum ?? 1000, 1000) }),
+          // A fractional field (a ratio) gets fractions within and around its range too.
+          ...(schema.type === "number"
+            ? [fc.double({ min: (schema.minimum ?? 0) - 1, max: (schema.maximum ?? 1000) + 1, noNaN: true })]
+            : []),
         );
         break;
       case "boolean":

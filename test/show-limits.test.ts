@@ -354,8 +354,15 @@ describe("the waitlist is no side door", () => {
       }),
       200,
     );
-    await blockAll(roomed.stub, 2);
+    // Seats left: the queue still has turns to give, and only an admitted fan may wait for more.
+    await roomed.stub.block(["A-1-1"], "other");
     expect(await roomed.stub.joinWaitlist("fan_w2", null, 1, null)).toEqual({ ok: false, code: "admission_required" });
+    // Sold out as a whole: the line has no turn to give, and is sent to the waitlist.
+    await blockAll(roomed.stub, 2);
+    expect(await roomed.stub.joinWaitlist("fan_w2", null, 1, null)).toMatchObject({
+      ok: true,
+      entry: { status: "waiting" },
+    });
 
     const held = await limitedShow(2, 4);
     const hold = await held.stub.hold(holdRequest("fan_holder", "h", ["A-1-1", "A-1-2"]));
@@ -443,10 +450,10 @@ describe("queue order at opening", () => {
 
 describe("the alarm never awaits the outside world", () => {
   it("admission, expiry and waitlist offers run while the notices' Queue hangs", async () => {
-    const { showId, organizer, stub } = await limitedShow(1, 4, { holdTtlS: 60 });
+    const { showId, organizer, stub } = await limitedShow(2, 4, { holdTtlS: 60 });
     const room = (json_: object) =>
       api(`/v1/admin/shows/${showId}/waiting-room`, { method: "PATCH", headers: bearer(organizer.key), json: json_ });
-    await stub.block(["A-1-1"], "other");
+    await stub.block(["A-1-1", "A-1-2"], "other");
     expect((await stub.joinWaitlist("fan_w_first", null, 1, null)).ok).toBe(true);
     expect((await stub.joinWaitlist("fan_w_second", null, 1, null)).ok).toBe(true);
     await json(await room({ enabled: true, admit_per_minute: 60_000 }), 200);
@@ -469,6 +476,16 @@ describe("the alarm never awaits the outside world", () => {
     expect(outcome).toBe("ran");
     expect(await stub.waitlistStatus("fan_w_first")).toMatchObject({ status: "lapsed" });
     expect(await stub.waitlistStatus("fan_w_second")).toMatchObject({ status: "offered" });
+    // Every seat is held (the offer) or blocked: the queue is truthfully held back.
+    const heldBack = await stub.roomStats();
+    expect(heldBack.ok && heldBack.value).toMatchObject({
+      admitted_last_minute: 0,
+      admission_held_back: "nothing_available",
+    });
+    // A seat comes back with nobody left on the waitlist: the next tick admits the line.
+    await stub.unblock(["A-1-2"]);
+    await setClock(stub, Date.now() + 2 * 60_000 + 1_000);
+    await runAlarm(stub);
     const stats = await stub.roomStats();
     expect(stats.ok && stats.value.admitted_last_minute).toBe(1);
     // The notice waits in the DO's outbox for the Queue to come back.

@@ -23,7 +23,20 @@ async function roomWith(config: RoomConfigPatch) {
     ticket_limit: 8,
     hold_ttl_ms: 600_000,
     currency: "EUR",
-    seats: [],
+    // Admission needs a seat to be available (the room follows inventory); nobody holds it here.
+    seats: [
+      {
+        seat_id: "A-1-1",
+        section_id: "A",
+        row: "1",
+        row_index: 0,
+        seat_index: 0,
+        accessible: false,
+        tier_id: "t",
+        price_cents: 1000,
+        blocked: false,
+      },
+    ],
   });
   let now = T0;
   const at = async (time: number) => {

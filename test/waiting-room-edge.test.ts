@@ -64,6 +64,21 @@ describe("joins answered at the edge", () => {
     expect(await admittedOrder(stub)).toEqual(fans.map((f) => f.id));
   });
 
+  it("a wave of first joins and polls shares one room-status read and every request is answered", async () => {
+    // Concurrent misses share one Show DO call's promise across requests; a call bound to the
+    // request that made it (a trace span, an I/O object) failed the others with workerd's
+    // "Cannot perform I/O on behalf of a different request".
+    const { showId } = await roomShow();
+    const fans = await Promise.all(Array.from({ length: 40 }, () => fan()));
+    await forgetRoomStatus(showId);
+    const joins = await Promise.all(fans.map((f) => join(showId, f)));
+    expect(joins.map((r) => r.status)).toEqual(fans.map(() => 201));
+    const sessions = await Promise.all(joins.map((r) => r.json() as Promise<Session>));
+    await forgetRoomStatus(showId);
+    const polls = await Promise.all(fans.map((f, i) => poll(sessions[i]!, f)));
+    expect(polls.map((r) => r.status)).toEqual(fans.map(() => 200));
+  });
+
   it("joining again from the same device or isolate returns the same place", async () => {
     const { showId } = await roomShow();
     const alice = await fan();

@@ -61,9 +61,13 @@ function sourceMapper(bundlePath) {
   try {
     const { TraceMap, originalPositionFor } = require("@jridgewell/trace-mapping");
     const map = new TraceMap(readFileSync(`${bundlePath}.map`, "utf8"));
-    return (line, column) => originalPositionFor(map, { line: line + 1, column })?.source ?? null;
+    const mapper = (line, column) => originalPositionFor(map, { line: line + 1, column })?.source ?? null;
+    mapper.line = (line, column) => originalPositionFor(map, { line: line + 1, column })?.line ?? null;
+    return mapper;
   } catch {
-    return () => null;
+    const none = () => null;
+    none.line = () => null;
+    return none;
   }
 }
 
@@ -72,16 +76,52 @@ function bucketOf(source) {
   const clean = source.replace(/^(\.\.\/)+/, "").replace(/^.*?(node_modules\/)/, "$1");
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(clean);
   if (pkg) return pkg[1];
-  return clean.replace(/^.*?\/main\//, "");
+  // The repository's own files by their path in it, wherever it is checked out.
+  return clean.replace(/^.*?\/(?=(src|durable-objects|bench|scripts)\/)/, "");
 }
 
 /**
+ * Durable Object code: a sample with one of these sources on its stack is the object's work
+ * (its RPC methods, alarms, SQLite under them), whoever's request led to it. The Worker itself
+ * imports only `queue-key.ts` and types from durable-objects/, so those do not count.
+ */
+const isDurableObjectSource = (bucket) =>
+  bucket.startsWith("durable-objects/") && !bucket.startsWith("durable-objects/queue-key");
+
+/**
  * Self time by bucket (package or source file, or the V8 pseudo-frames: idle, GC, program,
- * native), as a share of the busy (non-idle) time, plus the busy fraction of the window.
+ * native), as a share of the busy (non-idle) time, plus the busy fraction of the window, and
+ * the time spent under Durable Object code (`do_us_per_request`: locally the objects share the
+ * Worker's isolate; in production they run elsewhere). That split is a lower bound for the
+ * objects' share: the RPC plumbing before a method's first frame, and the garbage collector,
+ * count as the Worker's.
  */
 export function summarizeProfile(profile, bundlePath, { requests } = {}) {
   const mapSource = sourceMapper(bundlePath);
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const bucketOfFrame = new Map();
+  const frameBucket = (node) => {
+    let bucket = bucketOfFrame.get(node.id);
+    if (bucket === undefined) {
+      const frame = node.callFrame;
+      const source = frame.url?.endsWith(".js") ? mapSource(frame.lineNumber, frame.columnNumber) : null;
+      bucket = source ? bucketOf(source) : "";
+      bucketOfFrame.set(node.id, bucket);
+    }
+    return bucket;
+  };
+  const underDo = new Map();
+  const isUnderDo = (id) => {
+    if (underDo.has(id)) return underDo.get(id);
+    const node = nodes.get(id);
+    const parent = parentOf.get(id);
+    const value = isDurableObjectSource(frameBucket(node)) || (parent !== undefined && isUnderDo(parent));
+    underDo.set(id, value);
+    return value;
+  };
+  let doUs = 0;
   const durationUs = profile.endTime - profile.startTime;
   const perSampleUs = durationUs / Math.max(1, profile.samples.length);
   const selfUs = new Map();
@@ -105,7 +145,10 @@ export function summarizeProfile(profile, bundlePath, { requests } = {}) {
       bucket = source ? bucketOf(source) : frame.url.replace(/^.*\//, "");
     }
     selfUs.set(bucket, (selfUs.get(bucket) ?? 0) + us);
-    const fn = `${frame.functionName || "anonymous"} (${bucket})`;
+    if (isUnderDo(nodeId)) doUs += us;
+    // Where the function starts, for the repository's own files (anonymous handlers differ by it).
+    const line = /^(src|durable-objects)\//.test(bucket) ? mapSource.line(frame.lineNumber, frame.columnNumber) : null;
+    const fn = `${frame.functionName || "anonymous"} (${bucket}${line ? `:${line}` : ""})`;
     functionUs.set(fn, (functionUs.get(fn) ?? 0) + us);
   }
   const busyUs = durationUs - idleUs;
@@ -123,6 +166,8 @@ export function summarizeProfile(profile, bundlePath, { requests } = {}) {
     samples: profile.samples.length,
     busy_fraction: busyUs / durationUs,
     busy_us_per_request: requests ? busyUs / requests : null,
+    do_share: doUs / busyUs,
+    do_us_per_request: requests ? doUs / requests : null,
     by_source: top(selfUs, 40),
     by_function: top(functionUs, 20),
   };

@@ -11,6 +11,10 @@
 // section, or best available; on 409 pick again) → abandon (the hold expires by the DO's
 // alarm), or order → confirm with pm_card_visa or pm_card_chargeDeclined → read its order and
 // tickets. What is simulated rather than measured is listed in bench/README.md.
+//
+// "Sold out" is taken from Onsale's answers only (a poll or a join answered `sold_out`, or the
+// seat map's `inventory`), never from the parent's stop signal: each fan in line records when
+// Onsale told it, and each admission its server time, for the "queue truth" line.
 import { createClient, fanTokenSigner, rng, Samples, semaphore, sleep, weighted } from "./http.mjs";
 import { runRace } from "./race.mjs";
 import { SeatView, sectionPopularity } from "./seat-view.mjs";
@@ -26,6 +30,8 @@ const COUNTED_OUTCOMES = [
   "join_failed",
   "lost_place",
   "checkout_stopped",
+  "told_sold_out_in_line",
+  "told_sold_out_at_join",
 ];
 
 function claimsOf(jwt) {
@@ -103,6 +109,8 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
     checkout_stopped: 0,
     abandon_skipped_near_bound: 0,
     told_sold_out: 0,
+    told_sold_out_in_line: 0,
+    told_sold_out_at_join: 0,
     still_waiting_at_end: 0,
     never_joined: 0,
     polls: 0,
@@ -113,6 +121,12 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
     overlay_requests: 0,
     quantity_reduced: 0,
   };
+  /** Every place in line: joined and left (admitted, told sold out, or the stop), client time. */
+  const inLine = [];
+  /** Server time of each admission (its token's expiry less the checkout window). */
+  const admittedAtMs = [];
+  /** When Onsale first said "sold out" to anyone (a poll, a join, the seat map). */
+  let toldSoldOutAt = null;
   const holdsCreated = [];
   const abandonedHolds = [];
   const paidOrders = [];
@@ -184,11 +198,17 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
       );
       c.overlay_requests++;
       if (response.status === 200) view.applyOverlay(response.body, now());
+      if (response.body?.inventory === "sold_out") heardSoldOut();
       await sleep(config.refreshMs);
     }
   }
 
   // ── the waiting room ──────────────────────────────────────────────────────────────────
+  function heardSoldOut() {
+    toldSoldOutAt ??= now();
+    soldOut = true;
+  }
+
   async function join(fan) {
     await joinGate.acquire();
     try {
@@ -224,6 +244,8 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
   function nextPollDelay(answer) {
     const min = answer.poll_after_ms;
     if (config.pollMode === "server") return min + random() * 100;
+    // While everything is held the estimate is no promise: poll at the server's pace.
+    if (answer.inventory === "all_held") return min + random() * 100;
     const eta = Number.isFinite(answer.estimated_wait_s) ? answer.estimated_wait_s * 1000 : 0;
     const stretched = Math.min(eta * config.pollEtaFactor, config.maxPollGapMs);
     return Math.max(Number.isFinite(min) ? min : 1000, stretched) * (1 + random() * 0.05);
@@ -240,6 +262,7 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
       // Earliest ticket expiry first, so a backlog delays the polls that can afford it.
       await pollGate.acquire(fan.ticketExpMs);
       pollLateness.add(performance.now() - due);
+      const sentAt = now();
       let response;
       try {
         if (stopping) return "stopped";
@@ -251,10 +274,13 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
         pollGate.release();
       }
       c.polls++;
+      // When this poll went out: Onsale can only tell a fan at a poll sent after the sell-out.
+      fan.place.polls_sent_ms.push(sentAt);
+      if (fan.place.polls_sent_ms.length > 2) fan.place.polls_sent_ms.shift();
       if (response.status === 200) {
         takeTicket(fan, response.body);
-        // The edge only ever answers "waiting"; an admission (or a lapsed one) comes from the DO.
-        if (response.body.status !== "waiting") {
+        // The edge answers "waiting" and "sold_out"; an admission (or a lapsed one) comes from the DO.
+        if (response.body.status !== "waiting" && response.body.status !== "sold_out") {
           c.polls_do++;
           latency.poll_do.add(response.ms);
           if (response.body.status === "admitted") c.polls_do_admitted++;
@@ -264,6 +290,10 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
         }
         if (response.body.status === "admitted") return response.body;
         if (response.body.status === "expired") return "admission_lapsed";
+        if (response.body.status === "sold_out") {
+          heardSoldOut();
+          return "told_sold_out_in_line";
+        }
         answer = response.body;
         continue;
       }
@@ -420,17 +450,30 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
     const joined = await join(fan);
     if (joined === "stopped") return "stopped";
     if (!joined) return "join_failed";
+    if (joined.status === "sold_out") {
+      heardSoldOut();
+      return "told_sold_out_at_join";
+    }
     c.joined++;
     c.waiting++;
     fan.sessionId = joined.session_id;
     fan.joinAnswer = joined;
     takeTicket(fan, joined);
+    // The last two polls' send times are kept: was the fan told at its first poll after the sell-out?
+    const place = { joined_at_ms: now(), left_at_ms: null, how: "stopped", polls_sent_ms: [] };
+    fan.place = place;
+    inLine.push(place);
     let admission;
     try {
       admission = joined.status === "admitted" ? joined : await waitInRoom(fan);
     } finally {
       c.waiting--;
     }
+    if (admission === "told_sold_out_in_line" || typeof admission === "object") {
+      place.left_at_ms = now();
+      place.how = admission === "told_sold_out_in_line" ? "told" : "admitted";
+    }
+    if (typeof admission === "object") admittedAtMs.push(admission.admission_expires_at_ms - config.checkoutWindowMs);
     if (typeof admission === "string") return admission;
     return checkout(fan, admission);
   }
@@ -487,7 +530,6 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
     if (stopSignal.reason) {
       stopping = true;
       stopReason = stopSignal.reason;
-      soldOut = stopSignal.reason === "sold_out";
       break;
     }
     if (performance.now() >= stopAt) {
@@ -518,8 +560,9 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
   clearInterval(ticker);
   await Promise.race([refresher, sleep(5000)]);
   await dispatcher;
-  if (soldOut) c.told_sold_out = waitingAtStop;
-  else c.still_waiting_at_end = waitingAtStop;
+  // Only fans Onsale itself told; the rest were still waiting when the sale stopped.
+  c.told_sold_out = c.told_sold_out_in_line;
+  c.still_waiting_at_end = waitingAtStop;
   c.never_joined = config.fans - c.joined;
   c.join_backlog_at_stop = joinBacklogAtStop;
   c.not_arrived_at_stop = config.fans - c.arrived;
@@ -540,6 +583,7 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
     abandoned_holds: abandonedHolds,
     paid_orders: paidOrders,
     chaos_log: chaosLog.entries,
+    queue_truth: { in_line: inLine, admitted_at_ms: admittedAtMs, told_sold_out_at_ms: toldSoldOutAt },
     cpu_s: (cpu.user + cpu.system) / 1e6,
     final: progress(),
   };

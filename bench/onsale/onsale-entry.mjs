@@ -11,9 +11,43 @@
 //   does in production; the email consumer is not exercised. Under `wrangler dev` the real
 //   simulated Queue is used.
 // Nothing else changes: the same handlers, the same Durable Object class.
-import worker, { DoorDO, ShowDO } from "onsale-worker-bundle";
+import worker, { DoorDO, ShowDO as OnsaleShowDO } from "onsale-worker-bundle";
 
-export { DoorDO, ShowDO };
+export { DoorDO };
+
+/**
+ * The Show DO as deployed, watched from outside for the queue-truth line: whenever an alarm or
+ * a late poll admits fans, the seats available when it ran are noted (the tallies read right
+ * after it: nothing changes seats between the tick and that read). Memory only; read at
+ * `GET /__bench/admissions?show=<id>` after the sale.
+ */
+export class ShowDO extends OnsaleShowDO {
+  #admissions = [];
+
+  #watched(run) {
+    const admitted = () => this.ctx.storage.sql.exec("SELECT admitted_count AS n FROM room_state").one().n;
+    const before = admitted();
+    const result = run();
+    const after = admitted();
+    if (after > before) {
+      const { available, held } = this.counts();
+      this.#admissions.push({ at_ms: Date.now(), admitted: after - before, available, held });
+    }
+    return result;
+  }
+
+  alarm() {
+    return this.#watched(() => super.alarm());
+  }
+
+  pollQueue(...args) {
+    return this.#watched(() => super.pollQueue(...args));
+  }
+
+  benchAdmissions() {
+    return this.#admissions;
+  }
+}
 
 const doCalls = Object.create(null);
 const queued = { messages: 0, batches: 0 };
@@ -88,6 +122,10 @@ export default {
     startedAt ||= Date.now();
     if (pathname === "/__bench/do-calls") {
       return Response.json({ since_ms: startedAt, now_ms: Date.now(), calls: doCalls, standin_queue: queued });
+    }
+    if (pathname === "/__bench/admissions") {
+      const show = new URL(request.url).searchParams.get("show");
+      return Response.json(await env.SHOW.getByName(show).benchAdmissions());
     }
     if (pathname === "/__bench/scheduled" && request.method === "POST") {
       const pending = [];

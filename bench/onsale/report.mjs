@@ -1,6 +1,7 @@
 // The report of `npm run bench:onsale`: the console summary, the Markdown tables and the SVG
 // chart (drawn by hand: polylines, no plotting dependency).
 import { markdownTable, table } from "../lib/report.mjs";
+import { queueTruthLine } from "./queue-truth.mjs";
 
 const n0 = (x) => (x === null || x === undefined || Number.isNaN(x) ? "–" : Math.round(x).toLocaleString("en-US"));
 const n1 = (x) =>
@@ -76,8 +77,9 @@ function outcomeRows(flash) {
     ["admission expired before holding", n0(c.admission_expired + c.admission_lapsed)],
     ["checkout failed (order/confirm error)", n0(c.failed_checkout + c.hold_expired_before_order)],
     ["admitted, still choosing seats at the stop", n0(c.checkout_stopped)],
-    ["in the queue at the stop: told sold out", n0(c.told_sold_out)],
-    ["in the queue at the stop (time bound)", n0(c.still_waiting_at_end)],
+    ["in the queue: told sold out by Onsale (their poll answered `sold_out`)", n0(c.told_sold_out)],
+    ["arrived after the sell-out: told sold out at the join", n0(c.told_sold_out_at_join ?? 0)],
+    ["in the queue at the stop, not told", n0(c.still_waiting_at_end)],
     ["never got a place (at the door at the stop, or not yet arrived)", n0(c.never_joined)],
     ["rejoined after an expired ticket", n0(c.rejoined)],
   ];
@@ -169,6 +171,14 @@ export function markdownReport(r, svgName) {
           "ideal the admission rate allows",
           `${secs(s.ideal.every_admitted_fan_buys_s)} if every admitted fan bought a mean group; ${secs(s.ideal.with_the_mix_s)} with the payment mix → sell-out ÷ ideal = ${s.vs_ideal ? `${s.vs_ideal.toFixed(2)}×` : "–"}${s.first_sweep_s ? `, first sweep ÷ ideal = ${(s.first_sweep_s / s.ideal.with_the_mix_s).toFixed(2)}×` : ""}`,
         ],
+        ...(f.queue_truth
+          ? [
+              [
+                "queue truth",
+                `${queueTruthLine(f.queue_truth).replace("queue truth: ", "")} (max ${n0(f.queue_truth.max_sell_out_to_told_ms)} ms; told at their first poll after the sell-out: ${n0(f.queue_truth.told_at_first_poll_after)} of ${n0(f.queue_truth.polled_after_sell_out)} who polled since; ${n0(f.queue_truth.told_at_join)} arrivals told at the join; ${n0(f.queue_truth.admissions)} admissions, ${n0(f.queue_truth.admitted_with_one_to_nine_seats_left)} of them by ticks with 1–9 seats left)`,
+              ],
+            ]
+          : []),
         [
           "first sweep (nothing left available, only held seats)",
           s.first_sweep_s
@@ -319,6 +329,7 @@ export function consoleSummary(r) {
       (s.sold_out
         ? `Sold out in ${secs(s.sell_out_s)} vs ideal ${secs(s.ideal.with_the_mix_s)} at ${n0(f.room.admit_per_minute)}/min (${s.vs_ideal?.toFixed(2)}×); first sweep ${secs(s.first_sweep_s)}, then the ${r.options.holdTtlS} s hold TTL of abandoned holds.`
         : `Not sold out: ${n0(s.seats_sold)} of ${n0(f.sellable)} seats; pace ${n1(s.seats_per_s_second_half)} seats/s vs ${n1(s.seats_per_s_admission_allows)} the admission rate allows (${s.pace_vs_admission ? (s.pace_vs_admission * 100).toFixed(0) : "–"}%), projected sell-out ${secs(s.projected_sell_out_s)}.`),
+    ...(f.queue_truth ? [queueTruthLine(f.queue_truth)] : []),
     "",
   );
   out.push(...table(["request", "count", "p50", "p95", "p99", "max"], latencyRows(f), ["l", "r", "r", "r", "r", "r"]));

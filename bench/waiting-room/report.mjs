@@ -195,7 +195,52 @@ function summarizeStorm(result) {
       meets_ratio: ratio >= result.options.stormRatioTarget,
       meets_do_calls: doCallsPerJoin !== null && doCallsPerJoin <= result.options.stormDoCallsTarget,
     },
+    split: workerAlone(result, joinPeak),
   };
+}
+
+/**
+ * Locally the Durable Objects run on the Worker's one isolate thread, so the objects' work on the
+ * arrival batches (the door's and the Show DO's RPCs, SQLite) is in every join's isolate time;
+ * in production it runs elsewhere. Split by the V8 profile of the join storm (the share of time
+ * under durable-objects/ code, a lower bound), applied to the unprofiled isolate CPU per answer
+ * from /proc: what the Worker alone spends per join, beside the no-op route. The CPU ratio is
+ * the capacity ratio on one thread (no-op µs ÷ join µs); the throughput ratio above also carries
+ * the machine's contention.
+ */
+function workerAlone(result, row) {
+  const p = result.profile;
+  if (!p?.join || !p?.noop || p.join.do_share === undefined) return null;
+  const joinUs = row.join.worker_us_per_request;
+  const noopUs = row.noop.worker_us_per_request;
+  if (!joinUs || !noopUs) return null;
+  const workerJoinUs = joinUs * (1 - p.join.do_share);
+  const workerNoopUs = noopUs * (1 - p.noop.do_share);
+  return {
+    connections: row.connections,
+    join_us: joinUs,
+    noop_us: noopUs,
+    cpu_ratio: noopUs / joinUs,
+    join_do_share: p.join.do_share,
+    noop_do_share: p.noop.do_share,
+    worker_join_us: workerJoinUs,
+    worker_noop_us: workerNoopUs,
+    do_us_per_join: joinUs - workerJoinUs,
+    worker_ratio: workerNoopUs / workerJoinUs,
+    profile_worker_join_us: p.join.busy_us_per_request - p.join.do_us_per_request,
+    profile_worker_noop_us: p.noop.busy_us_per_request - p.noop.do_us_per_request,
+    profile_worker_ratio:
+      (p.noop.busy_us_per_request - p.noop.do_us_per_request) / (p.join.busy_us_per_request - p.join.do_us_per_request),
+    entry_join_us: p.join.entry?.busy_us_per_request ?? null,
+    entry_noop_us: p.noop.entry?.busy_us_per_request ?? null,
+  };
+}
+
+/** Where a join's isolate time goes: the Worker's part beside the objects' (one line). */
+export function stormSplitLine(storm) {
+  const x = storm.split;
+  if (!x) return null;
+  return `joins, the Worker's isolate alone: ${fmt(x.profile_worker_join_us)} µs vs no-op ${fmt(x.profile_worker_noop_us)} µs per answer (${x.profile_worker_ratio.toFixed(2)}, V8 profile); workerd process CPU per answer: ${fmt(x.join_us)} vs ${fmt(x.noop_us)} µs (${x.cpu_ratio.toFixed(2)}), ${fmt(x.worker_join_us)} vs ${fmt(x.worker_noop_us)} without the objects' work (${x.worker_ratio.toFixed(2)})`;
 }
 
 /** The issue's storm line, exactly: `joins: <joins/s> vs no-op <req/s> (<ratio>), DO calls per join <x>`. */
@@ -495,7 +540,10 @@ export function summarize(result) {
     front_do_share: result.front ? summarizePhaseDo(result.front) : null,
     storm: summarizeStorm(result),
   };
-  if (s.storm) s.storm.line = stormLine(s.storm);
+  if (s.storm) {
+    s.storm.line = stormLine(s.storm);
+    s.storm.split_line = stormSplitLine(s.storm);
+  }
   s.do_share.meets_target = s.do_share.do_share < result.options.doShareTarget;
   s.bounds = bounds(result, s);
   const outside = median(result.cells.map((c) => c.cpu?.outside_cores));
@@ -611,6 +659,11 @@ function headlineLines(result, s, bold = (x) => x) {
     ...(st
       ? [
           `${bold(st.line)} — ${fmt(st.fans)} fans per storm cell, each joining a fresh show, best level each (joins ${st.headline.joins_connections} connections, no-op ${st.headline.noop_connections}; at the same concurrency: ${st.headline.same_level.map((l) => `${l.connections} conn ${pct(l.ratio)}, paired ${pct(l.paired)}`).join("; ")}), medians of ${result.options.rounds} interleaved rounds; targets ratio ≥ ${result.options.stormRatioTarget}: ${st.headline.meets_ratio ? "met" : "NOT met"}, DO calls per join ≤ ${result.options.stormDoCallsTarget}: ${st.headline.meets_do_calls ? "met" : "NOT met"} (${methodsText(st.headline.do_calls_by_method)}). Every place reached the DO: ${st.headline.places_short === 0 ? "yes" : `NO, ${st.headline.places_short} short`}; duplicate keys ${st.headline.duplicate_keys}; non-201 answers and errors ${st.headline.not_201}.`,
+          ...(st.split_line
+            ? [
+                `${bold(st.split_line)} — the V8 profile of the Worker's isolate during a storm and during the no-op route (profiler attached: absolute µs inflated alike, the ratio is what to read), without the time under durable-objects/ code (${pct(st.split.join_do_share, 1)} of a join's isolate time, no-op ${pct(st.split.noop_do_share, 1)}; a lower bound): locally the door and the Show DO run on the Worker's one thread, in production elsewhere. The process CPU (/proc, unprofiled cells, medians at ${st.split.connections} connections) also holds what is not the Worker's isolate: Miniflare's entry Worker, which takes every request first and pipes its body and answer through (profiled: ${fmt(st.split.entry_join_us)} µs per join vs ${fmt(st.split.entry_noop_us)} per no-op request; in production Cloudflare's front line does this natively), workerd's HTTP and the DO's SQLite.`,
+              ]
+            : []),
         ]
       : []),
     `${bold(`Polls answered at the edge with ${fmt(result.options.fans)} fans queued: ${fmt(t.polls_per_s)} polls/s (best level, ${t.polls_connections} connections) vs ${fmt(t.noop_per_s)} req/s for the no-op route (best level, ${t.noop_connections} connections) = ${pct(t.ratio)}`)} (medians of ${result.options.rounds} interleaved rounds; at the same concurrency: ${t.same_level.map((l) => `${l.connections} conn ${pct(l.ratio)}, paired ${pct(l.paired)}`).join("; ")}) — target ≥ ${pct(result.options.ratioTarget)}: ${t.meets_target ? "met" : "NOT met"}. ${pct(t.do_share, 2)} of those polls needed the DO.`,

@@ -1,5 +1,6 @@
 import type { ShowAvailability } from "../../durable-objects/types";
-import { showStub } from "./show-directory";
+import { untraced } from "../lib/observe";
+import { requireKnownShow } from "./show-directory";
 
 // The public availability overlay is what a crowd reloads. Each reload reaching the show's DO
 // would queue behind the holds that DO exists to serialize, so the edge answers with a copy at
@@ -40,11 +41,15 @@ export async function edgeOverlay(
   }
   const started = fresh(key);
   if (started) return started;
-  const stub = await showStub(env, showId);
-  const call = stub.availability(section).catch((error: unknown) => {
-    inIsolate.delete(key);
-    throw error;
-  });
+  await requireKnownShow(env, showId);
+  // The call's promise is shared by concurrent requests, so it carries no request's span.
+  const call = untraced(env.SHOW)
+    .getByName(showId)
+    .availability(section)
+    .catch((error: unknown) => {
+      inIsolate.delete(key);
+      throw error;
+    });
   remember(key, Date.now() + TTL_MS, call);
   const overlay = await call;
   if (!overlay) {

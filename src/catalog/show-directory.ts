@@ -22,31 +22,28 @@ const KV_CACHE_TTL_S = 60;
 const MAX_ENTRIES = 10_000;
 
 const key = (showId: string) => `show:${showId}`;
-const cache = new Map<string, { expiresAt: number; entry: Promise<ShowDirectoryEntry | null> }>();
+const cache = new Map<string, { expiresAt: number; entry: ShowDirectoryEntry | null }>();
 
 export async function recordShow(env: Pick<Env, "SEAT_MAPS">, showId: string, entry: ShowDirectoryEntry) {
   await withDeadline("kv", KV_TIMEOUT_MS, () => env.SEAT_MAPS.put(key(showId), JSON.stringify(entry)));
   cache.delete(showId);
 }
 
-/** The show's entry, or null for an id no organizer ever published. */
-export function lookupShow(env: Pick<Env, "SEAT_MAPS">, showId: string): Promise<ShowDirectoryEntry | null> {
+/**
+ * The show's entry, or null for an id no organizer ever published. Only answers are shared
+ * between requests, never a read in flight: a pending KV read belongs to the request that
+ * started it, and another request awaiting it failed (workerd: "Cannot perform I/O on behalf of
+ * a different request"; seen as 500s on up to a wave of concurrent first joins of a show in
+ * `bench:waiting-room`). Until the first answer is in, each request reads KV itself.
+ */
+export async function lookupShow(env: Pick<Env, "SEAT_MAPS">, showId: string): Promise<ShowDirectoryEntry | null> {
   const now = Date.now();
   const cached = cache.get(showId);
   if (cached && now < cached.expiresAt) return cached.entry;
-  const entry = withDeadline("kv", KV_TIMEOUT_MS, () =>
+  const entry = await withDeadline("kv", KV_TIMEOUT_MS, () =>
     env.SEAT_MAPS.get<ShowDirectoryEntry>(key(showId), { type: "json", cacheTtl: KV_CACHE_TTL_S }),
-  ).catch((error: unknown) => {
-    cache.delete(showId);
-    throw error;
-  });
-  cache.set(showId, { expiresAt: now + KNOWN_TTL_MS, entry });
-  void entry.then(
-    (found) => {
-      if (!found && cache.get(showId)?.entry === entry) cache.set(showId, { expiresAt: now + UNKNOWN_TTL_MS, entry });
-    },
-    () => {},
   );
+  cache.set(showId, { expiresAt: now + (entry ? KNOWN_TTL_MS : UNKNOWN_TTL_MS), entry });
   if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value!);
   return entry;
 }

@@ -277,7 +277,7 @@ function observedNamespace<T extends DurableObjectNamespace<any>>(namespace: T, 
           span(`${label}.${prop}`, { "do.name": name }, async () => Reflect.apply(value, target, args));
       },
     });
-  return new Proxy(namespace, {
+  const observed = new Proxy(namespace, {
     get(target, prop) {
       const value = Reflect.get(target, prop);
       if (prop === "getByName") {
@@ -288,6 +288,19 @@ function observedNamespace<T extends DurableObjectNamespace<any>>(namespace: T, 
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+  plainNamespaces.set(observed, namespace);
+  return observed;
+}
+
+const plainNamespaces = new WeakMap<object, object>();
+
+/**
+ * The namespace without spans, for calls whose promise several requests share (the edge's
+ * room-status and overlay caches): a span belongs to the request that opened it, and another
+ * request awaiting that call failed with "Cannot perform I/O on behalf of a different request".
+ */
+export function untraced<T extends object>(namespace: T): T {
+  return (plainNamespaces.get(namespace) as T | undefined) ?? namespace;
 }
 
 const observedEnvs = new WeakMap<object, Env>();

@@ -23,6 +23,15 @@ const WaitingRoomStats = z
     max_active: z.number().int(),
     checkout_window_s: z.number().int(),
     opens_at: z.string().nullable(),
+    max_active_per_available_seat: z.number().nullable().openapi({
+      description: "Cap on active checkouts per seat still available (null: off, only `max_active` applies)",
+    }),
+    inventory: z.enum(["available", "all_held", "sold_out"]).openapi({
+      description: "`all_held`: no seat available now, held seats may come back; `sold_out`: all sold or blocked",
+    }),
+    admission_held_back: z.enum(["paused_by_organizer", "nothing_available", "max_active"]).nullable().openapi({
+      description: "Why fans are waiting but nobody is being admitted now; null when admission runs at the set rate",
+    }),
     queued: z.number().int(),
     admitted_last_minute: z.number().int(),
     active_checkouts: z.number().int(),
@@ -47,6 +56,10 @@ const RoomPatch = z
         `from ${SCHEDULE_RANGE.from} to before ${SCHEDULE_RANGE.to}`,
       )
       .nullable(),
+    max_active_per_available_seat: z.number().min(0.01).max(100).nullable().openapi({
+      description:
+        "Optional: at most ceil(seats available × this) active checkouts, e.g. 0.5 for groups of two (null: off, the default)",
+    }),
   })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, "send at least one field")

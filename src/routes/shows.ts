@@ -14,6 +14,10 @@ const SeatMapOverlay = z
   .object({
     show_id: z.string(),
     status: z.enum(["published", "cancelled"]),
+    inventory: z.enum(["available", "all_held", "sold_out"]).openapi({
+      description:
+        "`all_held`: no seat available now, held seats may come back; `sold_out`: every seat sold or blocked (join the waitlist)",
+    }),
     currency: z.string(),
     geometry: z.object({ venue_id: z.string(), version: z.number().int(), geometry_url: z.string() }),
     sections: z.array(

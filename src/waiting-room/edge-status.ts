@@ -1,4 +1,5 @@
 import type { RoomStatus } from "../../durable-objects/types";
+import { untraced } from "../lib/observe";
 
 // The room status (watermark, arrivals per second, config) as the edge sees it, at most about a
 // second old. Two levels in front of the Show DO: the location's Cache API, shared by all its
@@ -39,7 +40,8 @@ export async function edgeRoomStatus(env: Pick<Env, "SHOW">, showId: string): Pr
   }
   const started = fresh(showId);
   if (started) return started;
-  const call = env.SHOW.getByName(showId)
+  const call = untraced(env.SHOW)
+    .getByName(showId)
     .roomStatus()
     .catch((error: unknown) => {
       inIsolate.delete(showId);

@@ -68,6 +68,7 @@ export interface SeatAvailability {
 export interface SeatMapOverlay {
   show_id: string;
   status: "published" | "cancelled";
+  inventory?: "available" | "all_held" | "sold_out";
   currency: string;
   geometry: { venue_id: string; version: number; geometry_url: string };
   sections: SectionAvailability[];
@@ -102,7 +103,11 @@ export interface Geometry {
 export interface QueueSession {
   session_id: string;
   ticket: string;
-  status: "waiting" | "admitted" | "expired";
+  status: "waiting" | "admitted" | "expired" | "sold_out";
+  /** `all_held`: nothing available now, held seats may come back (no wait range is promised). */
+  inventory?: "available" | "all_held" | "sold_out";
+  /** On `sold_out`: where to join the waitlist. */
+  waitlist_url?: string;
   /** An estimate (1 = next); null once the place ended. */
   position: number | null;
   position_range?: { low: number; high: number };

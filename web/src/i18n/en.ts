@@ -90,6 +90,14 @@ export const en = {
     etaRange: (low: string, high: string) => (low === high ? `about ${low}` : `${low} to ${high}`),
     lessThanAMinute: "less than a minute",
     etaPaused: "unknown while paused",
+    etaAllHeld: "unknown until seats come back",
+    allHeld:
+      "Every seat is held by fans checking out right now. Some may come back; nobody is let in until they do. Your place is kept.",
+    soldOutHeading: "Sold out",
+    soldOutTitle: "Sold out",
+    soldOut: "This show is sold out: every seat is sold.",
+    soldOutKept:
+      "If tickets are refunded, they are offered to the waitlist first; any left over go to the line. Keep this page open and it will tell you.",
     minutes: (n: number) => `${n} min`,
     progress: "Progress through the line",
     lastUpdated: (time: string) => `Last updated ${time}`,

@@ -104,6 +104,11 @@ function Live({ showId, organizerKey }: { showId: string; organizerKey: string }
               note={to.ofRate(room.admit_per_minute)}
             />
             <Stat label={to.oldestWait} value={to.seconds(room.oldest_wait_s)} />
+            <Stat
+              label={to.heldBack}
+              value={room.admission_held_back ? to.yes : to.no}
+              note={room.admission_held_back ? to.heldBackReason[room.admission_held_back] : to.notHeldBack}
+            />
           </dl>
         )}
         {room && <RoomControls showId={showId} organizerKey={organizerKey} room={room} onChanged={setRoom} />}

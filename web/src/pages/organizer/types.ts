@@ -11,6 +11,9 @@ export interface RoomStats {
   max_active: number;
   checkout_window_s: number;
   opens_at: string | null;
+  max_active_per_available_seat: number | null;
+  inventory: "available" | "all_held" | "sold_out";
+  admission_held_back: "paused_by_organizer" | "nothing_available" | "max_active" | null;
   queued: number;
   admitted_last_minute: number;
   active_checkouts: number;

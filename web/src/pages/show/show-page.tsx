@@ -88,7 +88,15 @@ export default function ShowPage({ params }: { params: Record<string, string> })
       </section>
     );
   } else if (step === "waiting") {
-    body = <Waiting show={show} fan={fan} onAdmitted={() => setStep("picking")} onRoomOff={() => setStep("picking")} />;
+    body = (
+      <Waiting
+        show={show}
+        fan={fan}
+        onAdmitted={() => setStep("picking")}
+        onRoomOff={() => setStep("picking")}
+        onWaitlistOffer={() => setStep("picking")}
+      />
+    );
   } else if (!show.waiting_room?.enabled && onSaleAtMs > serverNow()) {
     body = (
       <section class="panel">

@@ -8,11 +8,13 @@ import { serverNow } from "../../lib/server-clock";
 import { turnstileToken } from "../../lib/turnstile";
 import type { FanSession } from "../../session";
 import { loadPlace, type QueuePlace, savePlace } from "./queue-store";
+import { WaitlistPanel } from "./waitlist";
 
 type View =
   | { kind: "joining" }
   | { kind: "waiting"; session: QueueSession; place: QueuePlace; updatedAt: number }
   | { kind: "admitted"; session: QueueSession }
+  | { kind: "soldOut"; session: QueueSession }
   | { kind: "expired" };
 
 const MIN_POLL_MS = 1_000;
@@ -27,17 +29,22 @@ export function Waiting({
   fan,
   onAdmitted,
   onRoomOff,
+  onWaitlistOffer,
 }: {
   show: Show;
   fan: FanSession;
   onAdmitted: () => void;
   onRoomOff: () => void;
+  /** A waitlist offer arrived: the fan takes it where the seats are shown. */
+  onWaitlistOffer: () => void;
 }) {
   const [view, setView] = useState<View>({ kind: "joining" });
   const [offline, setOffline] = useState(false);
   const [paused, setPaused] = useState(show.waiting_room?.paused ?? false);
   const [attempt, setAttempt] = useState(0);
   const choose = useRef<HTMLButtonElement>(null);
+  /** The last answer was sold out: a fan who joined then has no place, and joins when it ends. */
+  const soldOut = useRef(false);
   const botCheck = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -103,12 +110,34 @@ export function Waiting({
         announce(`${t.waiting.admitted} ${t.waiting.admittedWindow(windowMinutes(session))}`, { assertive: true });
         return;
       }
+      if (session.status === "expired" && soldOut.current) {
+        soldOut.current = false;
+        savePlace(fan.fan_id, show.show_id, null);
+        return step();
+      }
       if (session.status === "expired") {
         setView({ kind: "expired" });
         announce(t.waiting.expired, { assertive: true });
         return;
       }
-      setView({ kind: "waiting", session, place, updatedAt: Date.now() });
+      // Sold out: the place is kept (a refund may bring seats back), and polls slow down.
+      soldOut.current = session.status === "sold_out";
+      if (session.status === "sold_out") {
+        setView((previous) => {
+          if (previous.kind !== "soldOut") announce(t.waiting.soldOut, { assertive: true });
+          return { kind: "soldOut", session };
+        });
+        document.title = `${t.waiting.soldOutTitle} · ${t.appName}`;
+        return later(session.poll_after_ms);
+      }
+      setView((previous) => {
+        if (
+          session.inventory === "all_held" &&
+          (previous.kind !== "waiting" || previous.session.inventory !== "all_held")
+        )
+          announce(t.waiting.allHeld);
+        return { kind: "waiting", session, place, updatedAt: Date.now() };
+      });
       document.title = `${t.waiting.pageTitle(session.position)} · ${t.appName}`;
       later(session.poll_after_ms);
     }
@@ -149,6 +178,18 @@ export function Waiting({
       </section>
     );
   }
+  if (view.kind === "soldOut") {
+    return (
+      <>
+        <section class="panel" aria-labelledby="sold-out-heading">
+          <h2 id="sold-out-heading">{t.waiting.soldOutHeading}</h2>
+          <p>{t.waiting.soldOut}</p>
+          <p class="muted">{t.waiting.soldOutKept}</p>
+        </section>
+        <WaitlistPanel show={show} fan={fan} soldOut onOffer={onWaitlistOffer} />
+      </>
+    );
+  }
   if (view.kind === "expired") {
     return (
       <section class="panel">
@@ -174,6 +215,9 @@ export function Waiting({
         <p class="notice notice-warning" role="status">
           {t.waiting.paused}
         </p>
+      )}
+      {!paused && view.kind === "waiting" && view.session.inventory === "all_held" && (
+        <p class="notice notice-warning">{t.waiting.allHeld}</p>
       )}
       <div ref={botCheck} class="bot-check" />
       {view.kind === "joining" ? (
@@ -217,7 +261,9 @@ function InLine({ session, place, paused }: { session: QueueSession; place: Queu
         </div>
         <div>
           <dt>{t.waiting.eta}</dt>
-          <dd>{paused ? t.waiting.etaPaused : etaRange(session)}</dd>
+          <dd>
+            {paused ? t.waiting.etaPaused : session.inventory === "all_held" ? t.waiting.etaAllHeld : etaRange(session)}
+          </dd>
         </div>
       </dl>
       <p>{t.waiting.ahead(ahead)}</p>

@@ -166,7 +166,10 @@ export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
   if (loadError && !overlay) return <ProblemMessage error={loadError} onRetry={() => setRefresh((n) => n + 1)} />;
   if (!overlay || !geometry) return <Loading />;
   const total = [...selected.values()].reduce((sum, pick) => sum + pick.price_cents, 0);
-  const soldOut = overlay.sections.every((section) => section.available === 0);
+  // Sold out means nothing can come back but refunds: held seats may still reach the line.
+  const soldOut = overlay.inventory
+    ? overlay.inventory === "sold_out"
+    : overlay.sections.every((section) => section.available === 0);
 
   /** A waitlist offer is a hold the API made for the fan: it goes to checkout like any other. */
   const takeOffer = (offered: Hold) => {
