@@ -140,6 +140,15 @@ export class Holds {
     if (this.#earliestExpiryMs !== undefined) this.#earliestExpiryMs = Math.min(this.#earliestExpiryMs, expiresAt);
   }
 
+  /** A later expiry for a hold in checkout (never an earlier one). */
+  stretch(holdId: string, expiresAt: number) {
+    this.sql.exec(
+      "UPDATE holds SET expires_at_ms = max(expires_at_ms, ?), version = version + 1 WHERE hold_id = ?",
+      expiresAt,
+      holdId,
+    );
+  }
+
   markSold(holdId: string, now: number) {
     this.sql.exec(
       "UPDATE holds SET status = 'sold', sold_at_ms = coalesce(sold_at_ms, ?), version = version + 1 WHERE hold_id = ?",

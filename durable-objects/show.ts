@@ -307,6 +307,23 @@ export class ShowDO extends DurableObject<Env> {
   }
 
   /**
+   * The payment window, once the order exists in Postgres: a hold in checkout for `orderId` is
+   * stretched to `windowMs` from now. Checkout begins with a short window so that an order whose
+   * rows never reached Postgres (an outage between the two) ties the seats up only briefly.
+   */
+  stretchCheckout(holdId: string, orderId: string, windowMs: number): HoldView | null {
+    const config = this.#configRow();
+    const hold = this.#holds.get(holdId);
+    if (!config || !hold || hold.status !== "checkout" || hold.order_id !== orderId) return null;
+    const now = this.clock();
+    this.#expireDue(now);
+    if (this.#holds.get(holdId)!.status !== "checkout") return null;
+    this.#holds.stretch(holdId, now + windowMs);
+    this.#armAlarm(now + windowMs);
+    return this.#holds.view(this.#holds.get(holdId)!, config, now);
+  }
+
+  /**
    * Finalize, step one: the hold's seats become sold. Idempotent. If the hold lapsed but its
    * seats are still free, the paid order takes them — unless that would put the fan over the
    * per-fan limit (they held or bought others meanwhile) or the show was cancelled; if anyone

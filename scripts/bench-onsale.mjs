@@ -29,6 +29,7 @@ import {
 } from "../bench/lib/stack.mjs";
 import { createBaselineTables, loadBaselineShow, verifyBaselineShow } from "../bench/onsale/baseline-db.mjs";
 import { buildWorkers } from "../bench/onsale/build.mjs";
+import { chaosSummary, runChaos } from "../bench/onsale/chaos.mjs";
 import { postgresCpuSeconds } from "../bench/onsale/cpu.mjs";
 import { createClient, fanTokenSigner, sleep } from "../bench/onsale/http.mjs";
 import { queueTruth, queueTruthLine } from "../bench/onsale/queue-truth.mjs";
@@ -62,6 +63,7 @@ const { values: args } = parseArgs({
     "max-minutes": { type: "string" },
     seed: { type: "string", default: "20261122" },
     keep: { type: "boolean", default: false },
+    chaos: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -91,6 +93,8 @@ if (args.help) {
                            Neon's pooled endpoint does (README); off: a new backend per connection
   --max-minutes N          hard stop for the whole run (default 15, quick 3)
   --seed N                 the crowd's random choices
+  --chaos                  mid-sale, Postgres frozen 10 s, then Stripe failing 10 s (bench/onsale/chaos.mjs);
+                           prints the chaos line (requests during faults, p99, 503s, other 5xx, recovery)
   --keep                   keep .data/bench-onsale-<timestamp>/ (logs, state) afterwards`);
   process.exit(0);
 }
@@ -150,6 +154,8 @@ const opts = {
   pgPool: args["pg-pool"],
   maxMinutes: num(args["max-minutes"], quick ? 3 : 35),
   seed: Number(args.seed),
+  // Mid-sale: Postgres frozen at postgresAtS, Stripe failing at stripeAtS, each for faultS.
+  chaos: args.chaos ? { postgresAtS: quick ? 10 : 90, stripeAtS: quick ? 25 : 120, faultS: 10 } : null,
 };
 if (!["miniflare", "wrangler"].includes(opts.target)) throw new Error("--target is miniflare or wrangler");
 if (!["smart", "server"].includes(opts.pollMode)) throw new Error("--poll-mode is smart or server");
@@ -317,6 +323,10 @@ async function flashCrowd({
   let stopSent = null;
   let soldOutAt = null;
   const saleStart = Date.now();
+  const chaos = opts.chaos
+    ? runChaos({ loadgen, stripe, pgDataDir: path.join(workDir, "postgres"), saleStart, log, ...opts.chaos })
+    : null;
+  if (chaos) cleanups.push(chaos.thaw);
   const cpuWindow = startCpuWindow(target.processGroups(), "orchestrator (tunnel, Stripe stand-in)");
   const pg0 = postgresCpuSeconds();
   const crons = [];
@@ -444,6 +454,12 @@ async function flashCrowd({
   );
   if (!stopSent) stopSent = Date.now();
   const saleEnd = Date.now();
+  let chaosResult = null;
+  if (chaos) {
+    chaosResult = chaosSummary(await chaos.done, result.chaos_log);
+    log(chaosResult.line);
+  }
+  delete result.chaos_log;
   // The organizer closes the room at the end of the sale: no more admissions ticking meanwhile.
   await configureWaitingRoom(base, { organizerKey, showId, room: { paused: true } }).catch(() => {});
   const cpu = cpuWindow.stop({ "load generator (fans)": result.cpu_s });
@@ -564,6 +580,7 @@ async function flashCrowd({
     final_cron: cron.body,
     reconciliation,
     side_by_side: sideBySide,
+    ...(chaosResult ? { chaos: chaosResult } : {}),
   };
 }
 
@@ -810,6 +827,7 @@ try {
   writeFileSync(`${base}.svg`, svgChart(saved));
   writeFileSync(`${base}.md`, markdownReport(saved, path.basename(`${base}.svg`)));
   console.log(`\n${consoleSummary(saved)}`);
+  if (saved.flash.chaos) console.log(saved.flash.chaos.line);
   console.log(`\n${result.duration_s.toFixed(0)} s in all. Results: ${path.relative(root, base)}.{json,md,svg}`);
   finished = true;
   clearTimeout(hardStop);

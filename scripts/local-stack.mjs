@@ -159,3 +159,22 @@ export async function startPgWsProxy({ port = 0, databaseUrl, pooling = true }) 
       }),
   };
 }
+
+/**
+ * A Postgres that has frozen, for fault tests: a WebSocket endpoint that accepts the driver's
+ * connection and then never answers anything (no authentication, no results), as a server
+ * that stopped scheduling would. Point PG_WS_PROXY at its `url` to make Postgres unreachable.
+ */
+export async function startPgBlackHole() {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise((resolve) => wss.once("listening", resolve));
+  wss.on("connection", (socket) => socket.on("error", () => {}));
+  return {
+    url: `127.0.0.1:${wss.address().port}`,
+    close: () =>
+      new Promise((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}

@@ -25,6 +25,10 @@
 //                                               that key gets it again. `after: true` runs the call first and loses its
 //                                               answer, as a timeout would. Match narrowly: every test file shares one
 //                                               stand-in.
+//   POST /_standin/outage                       JSON { mode: "5xx" | "hang" | "off", ms? }: Stripe itself is down. Every
+//                                               API call answers 503 (5xx) or is never answered (hang) until `ms` have
+//                                               passed or mode "off"; hung calls are then dropped unanswered. Unlike
+//                                               faults it hits every caller: point only one test file at such a stand-in.
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import path from "node:path";
@@ -893,6 +897,18 @@ export async function startStripeStandin({ port = 0, webhookUrl, webhookSecret, 
   const idempotentResults = new Map();
   /** Injected failures, see POST /_standin/faults. */
   let faults = [];
+  /** A whole-API outage, see POST /_standin/outage; `hung` holds the calls a "hang" never answers. */
+  let outage = { mode: "off", until: Number.POSITIVE_INFINITY };
+  const hung = new Set();
+  function outageMode() {
+    if (outage.mode !== "off" && Date.now() >= outage.until) endOutage();
+    return outage.mode;
+  }
+  function endOutage() {
+    outage = { mode: "off", until: Number.POSITIVE_INFINITY };
+    for (const response of hung) response.destroy();
+    hung.clear();
+  }
   const account = new TestModeAccount((event) => {
     // setImmediate runs after the response to the request that caused the event is written.
     if (config.autoWebhooks && config.webhookUrl) setImmediate(() => deliverWithRetries(event));
@@ -1119,6 +1135,17 @@ export async function startStripeStandin({ port = 0, webhookUrl, webhookSecret, 
       handle: ({ id }) => ({ body: account.simulateRefundFailure(id) }),
     }),
     route("POST", "/_standin/faults", { handle: injectFault }),
+    route("POST", "/_standin/outage", {
+      handle: ({ rawBody }) => {
+        const { mode = "off", ms } = JSON.parse(rawBody || "{}");
+        if (!["5xx", "hang", "off"].includes(mode)) {
+          throw new ApiError(400, { type: "invalid_request_error", message: "mode is 5xx, hang or off" });
+        }
+        if (mode === "off") endOutage();
+        else outage = { mode, until: typeof ms === "number" ? Date.now() + ms : Number.POSITIVE_INFINITY };
+        return { body: { mode } };
+      },
+    }),
     route("POST", "/_standin/idempotency/expire", {
       handle: ({ rawBody }) => {
         const { key } = JSON.parse(rawBody || "{}");
@@ -1143,8 +1170,18 @@ export async function startStripeStandin({ port = 0, webhookUrl, webhookSecret, 
     const requestId = newId("req", 14);
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
     let result;
+    const mode = url.pathname.startsWith("/_standin/") ? "off" : outageMode();
+    if (mode === "hang") {
+      hung.add(response);
+      response.on("close", () => hung.delete(response));
+      log(`${request.method} ${url.pathname} → (hung: outage) ${requestId}`);
+      return;
+    }
     try {
       const rawBody = await readBody(request);
+      if (mode === "5xx") {
+        throw new ApiError(503, { type: "api_error", message: "Stripe is unavailable (stand-in outage)." });
+      }
       result = url.pathname.startsWith("/_standin/")
         ? await handleControl(request, url, rawBody)
         : handleApi(request, url, rawBody, requestId);
@@ -1183,8 +1220,14 @@ export async function startStripeStandin({ port = 0, webhookUrl, webhookSecret, 
       config.webhookUrl = url;
     },
     events: () => structuredClone(account.events),
+    /** The same switch as POST /_standin/outage, for scripts that hold the stand-in object. */
+    setOutage(mode, ms) {
+      if (mode === "off") endOutage();
+      else outage = { mode, until: typeof ms === "number" ? Date.now() + ms : Number.POSITIVE_INFINITY };
+    },
     close() {
       shutdown.abort();
+      endOutage();
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
     },

@@ -1,13 +1,16 @@
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { createRouter } from "./app";
-import { pgErrorCode, withDatabase } from "./db/client";
+import { bumpCatalogVersion } from "./catalog/edge-cache";
+import { pgErrorCode, postgresOutage, withDatabase } from "./db/client";
+import { PG_LONG_STATEMENT_TIMEOUT_MS } from "./lib/deadline";
 import { logEvent, observedEnv, observeRequests, span, withContext } from "./lib/observe";
-import { ApiError, problemResponse } from "./lib/problem";
+import { ApiError, apiErrorWithin, problemResponse } from "./lib/problem";
 import { limitBodySize } from "./middleware/body-limit";
 import { rateLimit } from "./middleware/rate-limit";
 import { consumeNotifications, publishOutbox, type QueueMessage, recordDeadLetters } from "./notifications/delivery";
 import { reconcile } from "./orders/reconcile";
+import { stripeOutage } from "./payments/stripe";
 import { adminEvents } from "./routes/admin-events";
 import { adminOrders } from "./routes/admin-orders";
 import { adminShows } from "./routes/admin-shows";
@@ -41,6 +44,11 @@ app.use("*", requestId({ headerName: "Request-Id" }));
 app.use("*", observeRequests());
 app.use("*", rateLimit());
 app.use("*", limitBodySize());
+// An organizer write may change what fans read: the edge catalog cache moves to a new version.
+app.use("/v1/admin/*", async (c, next) => {
+  await next();
+  if (c.req.method !== "GET" && c.res.status < 400) c.executionCtx.waitUntil(bumpCatalogVersion(c.env));
+});
 
 app.route("/healthz", health);
 app.route("/v1/config", publicConfig);
@@ -107,18 +115,29 @@ function fromHttpException(error: HTTPException): ApiError {
 const nulInText = () => new ApiError(400, "invalid_text", "Text must not contain NUL (U+0000) characters");
 
 app.onError((error, c) => {
+  // A guard's problem may arrive wrapped by a driver or SDK (a dependency that is down is 503).
   const apiError =
-    error instanceof ApiError
-      ? error
-      : error instanceof HTTPException
-        ? fromHttpException(error)
-        : pgErrorCode(error) === "22021"
+    error instanceof HTTPException
+      ? fromHttpException(error)
+      : (apiErrorWithin(error) ??
+        postgresOutage(error) ??
+        stripeOutage(error) ??
+        (pgErrorCode(error) === "22021"
           ? nulInText()
-          : new ApiError(500, "internal_error", "Something went wrong on our side");
+          : new ApiError(500, "internal_error", "Something went wrong on our side")));
   if (apiError.status >= 500) {
     // The error's name and message only: driver errors may quote a connection's user or host.
     const { name, message } = error instanceof Error ? error : { name: "unknown", message: String(error) };
-    logEvent("request.failed", { error_name: name, error_message: message.slice(0, 300) }, "error");
+    const dependency = apiError.extensions?.dependency;
+    logEvent(
+      "request.failed",
+      {
+        error_name: name,
+        error_message: message.slice(0, 300),
+        ...(dependency ? { dependency: String(dependency) } : {}),
+      },
+      "error",
+    );
   }
   return problemResponse(apiError, c.get("requestId"));
 });
@@ -136,10 +155,14 @@ export default {
     ctx.waitUntil(
       withContext({ route: "cron" }, () =>
         span("cron.reconcile", {}, () =>
-          withDatabase(env, async (db) => {
-            await reconcile(env, db);
-            await publishOutbox(env, db);
-          }),
+          withDatabase(
+            env,
+            async (db) => {
+              await reconcile(env, db);
+              await publishOutbox(env, db);
+            },
+            { statementTimeoutMs: PG_LONG_STATEMENT_TIMEOUT_MS },
+          ),
         ),
       ),
     );
@@ -149,10 +172,13 @@ export default {
     const env = observedEnv(rawEnv);
     await withContext({ route: `queue:${batch.queue}` }, () =>
       span("queue.consume", { queue: batch.queue, messages: batch.messages.length }, () =>
-        withDatabase(env, (db) =>
-          batch.queue.endsWith("-dlq")
-            ? recordDeadLetters(db, batch as MessageBatch<QueueMessage>)
-            : consumeNotifications(env, db, batch as MessageBatch<QueueMessage>),
+        withDatabase(
+          env,
+          (db) =>
+            batch.queue.endsWith("-dlq")
+              ? recordDeadLetters(db, batch as MessageBatch<QueueMessage>)
+              : consumeNotifications(env, db, batch as MessageBatch<QueueMessage>),
+          { statementTimeoutMs: PG_LONG_STATEMENT_TIMEOUT_MS },
         ),
       ),
     );

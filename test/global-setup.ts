@@ -1,8 +1,15 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
-// @ts-expect-error -- plain ESM helper shared with the dev script; it has no type declarations.
-import { freePort, migrateDatabase, root, startPgWsProxy, startPostgres } from "../scripts/local-stack.mjs";
+import {
+  freePort,
+  migrateDatabase,
+  root,
+  startPgBlackHole,
+  startPgWsProxy,
+  startPostgres,
+  // @ts-expect-error -- plain ESM helper shared with the dev script; it has no type declarations.
+} from "../scripts/local-stack.mjs";
 // @ts-expect-error -- plain ESM script, also run on its own; it has no type declarations.
 import { startStripeStandin } from "../scripts/stripe-standin.mjs";
 // @ts-expect-error -- plain ESM script, also run on its own; it has no type declarations.
@@ -13,6 +20,10 @@ declare module "vitest" {
     databaseUrl: string;
     pgWsProxy: string;
     stripeApiUrl: string;
+    /** A tunnel to a Postgres that never answers (test/faults-*.test.ts). */
+    pgFrozenProxy: string;
+    /** A second Stripe stand-in, only for test/faults-stripe.test.ts: its outages hit every caller. */
+    stripeFaultyApiUrl: string;
     turnstileUrl: string;
   }
 }
@@ -42,10 +53,16 @@ export default async function setup(project: TestProject) {
   project.provide("databaseUrl", databaseUrl);
   project.provide("pgWsProxy", proxy.url);
   project.provide("stripeApiUrl", standin.url);
+  const blackHole = await startPgBlackHole();
+  project.provide("pgFrozenProxy", blackHole.url);
+  const faultyStandin = await startStripeStandin({ webhookSecret: "whsec_test_onsale", autoWebhooks: false });
+  project.provide("stripeFaultyApiUrl", faultyStandin.url);
   const turnstile = await startTurnstileStandin();
   project.provide("turnstileUrl", turnstile.url);
   return async () => {
     await standin.close();
+    await faultyStandin.close();
+    await blackHole.close();
     await turnstile.close();
     await proxy.close();
     await stopPostgres();

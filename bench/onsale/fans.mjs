@@ -55,6 +55,9 @@ function arrivalTimes(count, { seconds, frontShare, frontWindow }, random) {
   return times.sort();
 }
 
+/** Fan requests recorded while the orchestrator's --chaos faults run (it switches this on and off). */
+const chaosLog = { on: false, entries: [] };
+
 export async function runFlashCrowd(config, { onProgress, stopSignal }) {
   const random = rng(config.seed);
   const client = createClient(config.url, { timeoutMs: config.requestTimeoutMs });
@@ -152,22 +155,32 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
 
   async function call(op, method, path, options) {
     const response = await client.request(method, path, options);
+    // --chaos: every fan request around the injected faults, as [op, started at (wall ms), ms, status].
+    if (chaosLog.on) chaosLog.entries.push([op, Date.now() - response.ms, response.ms, response.status]);
     record(op, response);
     if (response.status > 0) latency[op]?.add(response.ms);
     return response;
   }
 
-  /** Retries a request with the same Idempotency-Key after a network error or a 5xx, as a client would. */
+  /**
+   * Retries a request with the same Idempotency-Key after a network error or a 5xx, as a client
+   * would; a 503 that names a dependency is waited out for its Retry-After, for up to about 40 s.
+   */
   async function callIdempotent(op, method, path, options, tries = 4) {
     let response;
-    for (let attempt = 0; attempt < tries; attempt++) {
+    let waitedS = 0;
+    const waitOut = (r) => r?.status === 503 || r?.body?.code === "idempotency_key_in_flight";
+    for (let attempt = 0; attempt < tries || (waitOut(response) && waitedS < 40); attempt++) {
       response = await call(op, method, path, options);
       const retryable =
         response.status === 0 ||
         response.status >= 500 ||
         (response.status === 409 && response.body?.code === "idempotency_key_in_flight");
       if (!retryable) return response;
-      await sleep(500 * (attempt + 1));
+      const retryAfterS = waitOut(response) ? Number(response.headers["retry-after"]) : Number.NaN;
+      const waitS = Number.isFinite(retryAfterS) ? retryAfterS * (0.5 + random()) : 0.5 * (attempt + 1);
+      waitedS += waitS;
+      await sleep(waitS * 1000);
     }
     return response;
   }
@@ -569,6 +582,7 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
     holds_created: holdsCreated,
     abandoned_holds: abandonedHolds,
     paid_orders: paidOrders,
+    chaos_log: chaosLog.entries,
     queue_truth: { in_line: inLine, admitted_at_ms: admittedAtMs, told_sold_out_at_ms: toldSoldOutAt },
     cpu_s: (cpu.user + cpu.system) / 1e6,
     final: progress(),
@@ -580,6 +594,10 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
 if (process.send) {
   const stopSignal = { reason: null };
   process.on("message", async (message) => {
+    if (message?.type === "chaos") {
+      chaosLog.on = message.on;
+      return;
+    }
     if (message?.type === "stop") {
       stopSignal.reason = message.reason;
       return;

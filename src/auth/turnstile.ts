@@ -20,9 +20,14 @@ const challengeFailed = (errorCodes: string[]) =>
   );
 
 const verifierUnavailable = () =>
-  new ApiError(503, "dependency_unavailable", "The bot check could not be verified just now; try again", undefined, {
-    "retry-after": "2",
-  });
+  new ApiError(
+    503,
+    "dependency_unavailable",
+    "The bot check could not be verified just now; try again",
+    undefined,
+    { "retry-after": "2" },
+    { dependency: "turnstile", retry_after_s: 2 },
+  );
 
 interface SiteverifyAnswer {
   success: boolean;

@@ -1,4 +1,5 @@
 import type { ShowDO } from "../../durable-objects/show";
+import { KV_TIMEOUT_MS, withDeadline } from "../lib/deadline";
 import { notFound } from "../lib/problem";
 
 // The edge's list of shows that exist, so a fan route refuses an unknown show id before it
@@ -24,7 +25,7 @@ const key = (showId: string) => `show:${showId}`;
 const cache = new Map<string, { expiresAt: number; entry: ShowDirectoryEntry | null }>();
 
 export async function recordShow(env: Pick<Env, "SEAT_MAPS">, showId: string, entry: ShowDirectoryEntry) {
-  await env.SEAT_MAPS.put(key(showId), JSON.stringify(entry));
+  await withDeadline("kv", KV_TIMEOUT_MS, () => env.SEAT_MAPS.put(key(showId), JSON.stringify(entry)));
   cache.delete(showId);
 }
 
@@ -39,7 +40,9 @@ export async function lookupShow(env: Pick<Env, "SEAT_MAPS">, showId: string): P
   const now = Date.now();
   const cached = cache.get(showId);
   if (cached && now < cached.expiresAt) return cached.entry;
-  const entry = await env.SEAT_MAPS.get<ShowDirectoryEntry>(key(showId), { type: "json", cacheTtl: KV_CACHE_TTL_S });
+  const entry = await withDeadline("kv", KV_TIMEOUT_MS, () =>
+    env.SEAT_MAPS.get<ShowDirectoryEntry>(key(showId), { type: "json", cacheTtl: KV_CACHE_TTL_S }),
+  );
   cache.set(showId, { expiresAt: now + (entry ? KNOWN_TTL_MS : UNKNOWN_TTL_MS), entry });
   if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value!);
   return entry;

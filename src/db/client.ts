@@ -1,6 +1,10 @@
-import { neonConfig, Pool } from "@neondatabase/serverless";
+import { Client, neonConfig, Pool } from "@neondatabase/serverless";
+import { DrizzleQueryError } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-serverless";
+import { type Breaker, breakerFor } from "../lib/breaker";
+import { PG_CLOSE_TIMEOUT_MS, PG_CONNECT_TIMEOUT_MS, PG_STATEMENT_TIMEOUT_MS, settleWithin } from "../lib/deadline";
 import { traceTransactions } from "../lib/observe";
+import { apiErrorWithin, dependencyUnavailable } from "../lib/problem";
 import * as schema from "./schema";
 
 export type Database = ReturnType<typeof drizzle<typeof schema>>;
@@ -10,13 +14,26 @@ export type Database = ReturnType<typeof drizzle<typeof schema>>;
  * orders and tickets need interactive transactions. Locally the driver dials through the
  * WebSocket→TCP tunnel in PG_WS_PROXY; in production it talks to Neon directly.
  */
-export function openDatabase(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">) {
-  const pool = openPool(env);
-  return { db: traceTransactions(drizzle({ client: pool, schema })), close: () => pool.end() };
+export function openDatabase(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">, options: DatabaseOptions = {}) {
+  const pool = openPool(env, 5, options);
+  // A frozen server never answers the Terminate either: the pool is abandoned, not awaited.
+  return {
+    db: traceTransactions(drizzle({ client: pool, schema })),
+    close: () => settleWithin(pool.end(), PG_CLOSE_TIMEOUT_MS),
+  };
+}
+
+export interface DatabaseOptions {
+  /** Bound on one statement: PG_STATEMENT_TIMEOUT_MS for fans, PG_LONG_STATEMENT_TIMEOUT_MS for organizers and jobs. */
+  statementTimeoutMs?: number;
 }
 
 /** The driver's connection pool for one request (`max` connections at most). */
-export function openPool(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">, max = 5) {
+export function openPool(
+  env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">,
+  max = 5,
+  { statementTimeoutMs = PG_STATEMENT_TIMEOUT_MS }: DatabaseOptions = {},
+) {
   if (env.PG_WS_PROXY) {
     const proxy = env.PG_WS_PROXY;
     neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
@@ -25,7 +42,16 @@ export function openPool(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">, max = 5
     neonConfig.pipelineTLS = false;
     neonConfig.pipelineConnect = false;
   }
-  const pool = new Pool({ connectionString: env.DATABASE_URL, max });
+  const breaker = postgresBreaker(env);
+  const pool = new Pool({
+    connectionString: env.DATABASE_URL,
+    max,
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    query_timeout: statementTimeoutMs,
+  });
+  // The driver's Pool sets its own Client class after pg-pool reads `options.Client`.
+  (pool as unknown as { Client: unknown }).Client = guardedClient(breaker);
+  guardPoolWait(pool);
   // pg-pool emits this for an idle client whose socket closed (it also discards a client after
   // a failed query, which workerd reports as "Network connection lost"). The pool replaces
   // such clients by itself; a query on a broken connection still fails loudly.
@@ -33,12 +59,137 @@ export function openPool(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">, max = 5
   return pool;
 }
 
+/** The isolate's Postgres breaker for this database (user, host, database, and tunnel if any). */
+export function postgresBreaker(env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">): Breaker {
+  const url = new URL(env.DATABASE_URL);
+  return breakerFor("postgres", `${env.PG_WS_PROXY ?? ""} ${url.username}@${url.host}${url.pathname}`);
+}
+
+/**
+ * SQLSTATE classes that mean the server (or the way to it) is unwell rather than the statement
+ * wrong: connection exceptions, insufficient resources, operator intervention (shutdown,
+ * statement timeout).
+ */
+const OUTAGE_SQLSTATE = /^(08|53|57)/;
+
+/** An error that says Postgres is unreachable or too slow, not that the query was refused. */
+function isOutage(error: unknown) {
+  const code = pgErrorCode(error);
+  return code === undefined || OUTAGE_SQLSTATE.test(code);
+}
+
+/** Statements this isolate sent to Postgres (answered or not): what the catalog cache saves. */
+export const postgresStats = { statements: 0 };
+
+type Callback = (error: Error | null, result?: unknown) => void;
+
+/**
+ * The driver's Client behind the isolate's Postgres breaker: an open breaker refuses before any
+ * socket is opened, and each connect and statement reports whether the server answered. An
+ * outage surfaces as the `dependency_unavailable` problem (the driver's error as its cause), and
+ * a connection that timed out once is not trusted with another statement.
+ */
+function guardedClient(breaker: Breaker) {
+  return class GuardedClient extends Client {
+    private broken = false;
+
+    // biome-ignore lint/suspicious/noExplicitAny: the driver's overloads (promise and callback forms).
+    override connect(callback?: (error?: Error) => void): any {
+      // Opening a connection is not proof that Postgres answers queries (a pooler may accept
+      // it): only statements take the half-open breaker's trial and close it again.
+      const connecting = (async () => {
+        breaker.refuseIfOpen();
+        try {
+          await super.connect();
+        } catch (error) {
+          this.broken = true;
+          // A refused login is an answer (and a configuration error), not an outage.
+          if (!isOutage(error)) throw error;
+          breaker.failed();
+          throw asUnavailable(error);
+        }
+      })();
+      if (!callback) return connecting;
+      connecting.then(
+        () => callback(),
+        (error: Error) => callback(error),
+      );
+    }
+
+    // biome-ignore lint/suspicious/noExplicitAny: the driver's overloads (promise and callback forms).
+    override query(...args: any[]): any {
+      const callback = typeof args.at(-1) === "function" ? (args.pop() as Callback) : undefined;
+      const running = (async () => {
+        if (this.broken) throw dependencyUnavailable("postgres", 1, "dropped the connection");
+        breaker.admit();
+        postgresStats.statements += 1;
+        try {
+          const result = await (super.query as (...a: unknown[]) => Promise<unknown>)(...args);
+          breaker.succeeded();
+          return result;
+        } catch (error) {
+          if (!isOutage(error)) {
+            breaker.succeeded();
+            throw error;
+          }
+          breaker.failed();
+          this.broken = true;
+          throw asUnavailable(error);
+        }
+      })();
+      if (!callback) return running;
+      running.then(
+        (result) => callback(null, result),
+        (error: Error) => callback(error),
+      );
+    }
+  };
+}
+
+function asUnavailable(error: unknown) {
+  return apiErrorWithin(error) ?? Object.assign(dependencyUnavailable("postgres", 1), { cause: error });
+}
+
+/**
+ * A request whose pool stays full past the connect timeout (its own statements are all slow)
+ * gets the 503 problem too. Not counted by the breaker: the wait is this request's, and the
+ * statements it waited behind report for themselves.
+ */
+function guardPoolWait(pool: Pool) {
+  type Connect = (callback?: (error: Error | undefined, ...rest: unknown[]) => void) => Promise<unknown> | undefined;
+  const connect = pool.connect.bind(pool) as Connect;
+  (pool as unknown as { connect: Connect }).connect = (callback) => {
+    const mapped = <E>(error: E) => (error && isOutage(error) ? asUnavailable(error) : error);
+    if (callback) return connect((error, ...rest) => callback(mapped(error), ...rest));
+    return (connect() as Promise<unknown>).catch((error: unknown) => {
+      throw mapped(error);
+    });
+  };
+}
+
+/**
+ * The 503 problem for a failed query whose cause says Postgres is unreachable, for the paths
+ * where the driver reports a dropped connection around the guarded client (pg-pool answers a
+ * query with the connection's own error event).
+ */
+export function postgresOutage(error: unknown) {
+  if (!(error instanceof DrizzleQueryError)) return undefined;
+  const cause = error.cause as { message?: unknown; type?: unknown } | undefined;
+  const code = pgErrorCode(cause);
+  const lost =
+    code === undefined
+      ? /terminated|timeout|connect|socket|network|closed/i.test(String(cause?.message)) || cause?.type === "error"
+      : OUTAGE_SQLSTATE.test(code);
+  return lost ? asUnavailable(cause) : undefined;
+}
+
 /** Runs `work` with a database that is closed afterwards, for code outside a request. */
 export async function withDatabase<T>(
   env: Pick<Env, "DATABASE_URL" | "PG_WS_PROXY">,
   work: (db: Database) => Promise<T>,
+  options: DatabaseOptions = {},
 ) {
-  const { db, close } = openDatabase(env);
+  const { db, close } = openDatabase(env, options);
   try {
     return await work(db);
   } finally {

@@ -64,3 +64,35 @@ export function problemResponse(error: ApiError, requestId?: string): Response {
 }
 
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} not found`);
+
+/** The outside services a request can be refused for while they are down or slow. */
+export type Dependency = "postgres" | "stripe" | "kv" | "queue" | "email" | "turnstile";
+
+/**
+ * 503 for a dependency that is down, slow or behind an open circuit breaker: the client is
+ * told which one and when to try again, and nothing the request did is left half done.
+ */
+export const dependencyUnavailable = (dependency: Dependency, retryAfterS: number, why = "is not answering") =>
+  new ApiError(
+    503,
+    "dependency_unavailable",
+    `A service this request needs (${dependency}) ${why}; try again shortly`,
+    undefined,
+    { "retry-after": String(Math.max(1, Math.ceil(retryAfterS))) },
+    { dependency, retry_after_s: Math.max(1, Math.ceil(retryAfterS)) },
+  );
+
+/**
+ * The first ApiError along an error's causes: drivers and SDKs wrap what a guard threw (drizzle
+ * in `cause`, Stripe's SDK in `detail`), and the problem it carries is the one to answer with.
+ */
+export function apiErrorWithin(error: unknown): ApiError | undefined {
+  const seen = new Set<unknown>();
+  for (let e: unknown = error; e && typeof e === "object" && !seen.has(e); ) {
+    seen.add(e);
+    if (e instanceof ApiError) return e;
+    const { cause, detail } = e as { cause?: unknown; detail?: unknown };
+    e = cause ?? detail;
+  }
+  return undefined;
+}

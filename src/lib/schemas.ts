@@ -12,6 +12,11 @@ export const Problem = z
     code: z.string().openapi({ description: "Stable machine-readable error code" }),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     request_id: z.string().optional(),
+    dependency: z
+      .enum(["postgres", "stripe", "kv", "queue", "email", "turnstile"])
+      .optional()
+      .openapi({ description: "With `dependency_unavailable` (503): the service that is down; see Retry-After" }),
+    retry_after_s: z.number().int().optional(),
   })
   .openapi("Problem");
 

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { DoNotice } from "../../durable-objects/notices";
 import type { Database } from "../db/client";
 import { outbox } from "../db/schema";
+import { QUEUE_TIMEOUT_MS, withDeadline } from "../lib/deadline";
 import { logEvent } from "../lib/observe";
 import { type EmailMessage, emailProvider } from "./email";
 import { enqueueNotification } from "./outbox";
@@ -32,8 +33,12 @@ export async function publishOutbox(env: Pick<Env, "NOTIFICATIONS">, db: Databas
     .orderBy(asc(outbox.id))
     .limit(limit);
   if (rows.length === 0) return 0;
-  await env.NOTIFICATIONS.sendBatch(
-    rows.map((row) => ({ body: { outbox_id: row.id, topic: row.topic, payload: row.payload } as NotificationMessage })),
+  await withDeadline("queue", QUEUE_TIMEOUT_MS, () =>
+    env.NOTIFICATIONS.sendBatch(
+      rows.map((row) => ({
+        body: { outbox_id: row.id, topic: row.topic, payload: row.payload } as NotificationMessage,
+      })),
+    ),
   );
   await db
     .update(outbox)

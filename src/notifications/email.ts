@@ -1,3 +1,4 @@
+import { EMAIL_TIMEOUT_MS } from "../lib/deadline";
 // One way out for every email. Production uses Resend's HTTP API (RESEND_API_KEY); without it
 // (development, tests) messages land in the development mailbox in KV, visible at
 // GET /v1/dev/mailbox, so a developer sees every email `npm run dev` would have sent.
@@ -34,6 +35,8 @@ export class ResendProvider implements EmailProvider {
         "idempotency-key": message.id,
       },
       body: JSON.stringify({ from: this.from, to: [message.to], subject: message.subject, text: message.text }),
+      // A hung provider would hold the queue batch; the queue retries the message later.
+      signal: AbortSignal.timeout(EMAIL_TIMEOUT_MS),
     });
     if (!response.ok) throw new Error(`resend answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
   }

@@ -4,8 +4,12 @@ import { idempotencyRecords } from "../db/schema";
 import { sha256Hex } from "../lib/ids";
 import { ApiError } from "../lib/problem";
 
-/** An in-flight record older than this belongs to a request that died; a retry may take over. */
-const ABANDONED_AFTER_MS = 2 * 60_000;
+/**
+ * An in-flight record older than this belongs to a request that died; a retry may take over.
+ * Every call a request makes is bounded (src/lib/deadline.ts), so none runs this long; a record
+ * left behind by a Postgres outage (its delete failed too) frees the key within a minute.
+ */
+const ABANDONED_AFTER_MS = 60_000;
 
 export interface StoredResponse {
   status: 200 | 201;
@@ -63,6 +67,8 @@ export async function idempotent(
         409,
         "idempotency_key_in_flight",
         "A request with this Idempotency-Key is still being processed",
+        undefined,
+        { "retry-after": "2" },
       );
     }
   }

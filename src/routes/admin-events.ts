@@ -9,7 +9,7 @@ import { newId } from "../lib/ids";
 import { ApiError, notFound, type ProblemFieldError } from "../lib/problem";
 import { organizerSecurity, problemResponses } from "../lib/schemas";
 import { isTimeZone, isWithin, parseZonedDateTime, SCHEDULE_RANGE } from "../lib/time";
-import { database } from "../middleware/database";
+import { organizerDatabase } from "../middleware/database";
 import { organizerAuth } from "../middleware/organizer-auth";
 
 const performers = z.array(z.string().trim().min(1).max(200)).max(50);
@@ -101,7 +101,7 @@ function tierProblems(tiers: z.infer<typeof CreateShow>["price_tiers"], map: Sea
 }
 
 export const adminEvents = createRouter();
-adminEvents.use("*", database(), organizerAuth());
+adminEvents.use("*", organizerDatabase(), organizerAuth());
 
 const eventParams = z.object({ event_id: id("evt") });
 

@@ -4,7 +4,7 @@ import { createRouter } from "../app";
 import { events, orders, shows } from "../db/schema";
 import { notFound } from "../lib/problem";
 import { organizerSecurity, problemResponses } from "../lib/schemas";
-import { database } from "../middleware/database";
+import { organizerDatabase } from "../middleware/database";
 import { organizerAuth } from "../middleware/organizer-auth";
 import { flushOutbox } from "../middleware/outbox";
 import { idempotent } from "../orders/idempotency";
@@ -12,7 +12,7 @@ import { openRefund, openRefundIds, settleRefund } from "../orders/refunds";
 import { loadOrderViews, OrderView } from "../orders/views";
 
 export const adminOrders = createRouter();
-adminOrders.use("*", database(), organizerAuth(), flushOutbox());
+adminOrders.use("*", organizerDatabase(), organizerAuth(), flushOutbox());
 
 const RefundRequest = z
   .strictObject({

@@ -8,7 +8,7 @@ import { recordShow } from "../catalog/show-directory";
 import { shows } from "../db/schema";
 import { ApiError, notFound } from "../lib/problem";
 import { organizerSecurity, problemResponses } from "../lib/schemas";
-import { database } from "../middleware/database";
+import { organizerDatabase } from "../middleware/database";
 import { organizerAuth } from "../middleware/organizer-auth";
 import { flushOutbox } from "../middleware/outbox";
 import { settleCancelledShow } from "../orders/cancellation";
@@ -38,7 +38,7 @@ const BlockChange = z
 const params = showParams;
 
 export const adminShows = createRouter();
-adminShows.use("*", database(), organizerAuth());
+adminShows.use("*", organizerDatabase(), organizerAuth());
 // A cancel refunds and notifies fans: publish those notices now rather than at the next cron.
 adminShows.use("/:show_id/cancel", flushOutbox());
 adminShows.route("/", adminShowRoom);

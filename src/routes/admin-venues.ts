@@ -10,7 +10,7 @@ import { newId } from "../lib/ids";
 import { ApiError, notFound } from "../lib/problem";
 import { organizerSecurity, problemResponses } from "../lib/schemas";
 import { isTimeZone } from "../lib/time";
-import { database } from "../middleware/database";
+import { organizerDatabase } from "../middleware/database";
 import { organizerAuth } from "../middleware/organizer-auth";
 
 const CreateVenue = z
@@ -73,7 +73,7 @@ const venueView = (venue: typeof venues.$inferSelect) => ({
 });
 
 export const adminVenues = createRouter();
-adminVenues.use("*", database(), organizerAuth());
+adminVenues.use("*", organizerDatabase(), organizerAuth());
 
 adminVenues.openapi(
   createRoute({

@@ -1,13 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, gte, ilike, inArray, lt, or, type SQL, sql } from "drizzle-orm";
 import { createRouter } from "../app";
+import { catalogHeaders, edgeCatalog } from "../catalog/edge-cache";
 import { cursor, loadEvent, loadEvents, loadShows } from "../catalog/queries";
 import { Event, id, listOf, Show } from "../catalog/schemas";
+import { type Database, withDatabase } from "../db/client";
 import { events, shows, venues } from "../db/schema";
 import { ApiError } from "../lib/problem";
 import { problemResponses } from "../lib/schemas";
 import { isWithin, SEARCH_RANGE } from "../lib/time";
-import { database } from "../middleware/database";
 
 const isoDate = z
   .string()
@@ -39,7 +40,6 @@ const EventQuery = z
 const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export const fanEvents = createRouter();
-fanEvents.use("*", database());
 
 fanEvents.openapi(
   createRoute({
@@ -55,6 +55,24 @@ fanEvents.openapi(
   }),
   async (c) => {
     const query = c.req.valid("query");
+    const url = new URL(c.req.url);
+    // Keyed by the validated query, so spellings of one search share an entry.
+    const found = await edgeCatalog(c.env, c.executionCtx, url.origin, `/events?${stableQuery(query)}`, () =>
+      withDatabase(c.env, (db) => searchEvents(db, query)),
+    );
+    for (const [name, value] of Object.entries(catalogHeaders(found.state, found.ageS))) c.header(name, value);
+    c.header("cache-control", "public, max-age=30");
+    return c.json(found.body, 200);
+  },
+);
+
+function stableQuery(query: object) {
+  const entries = Object.entries(query).filter(([, v]) => v !== undefined);
+  return new URLSearchParams(entries.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, String(v)])).toString();
+}
+
+async function searchEvents(db: Database, query: z.infer<typeof EventQuery>) {
+  {
     const after = query.cursor ? cursor.decode(query.cursor) : undefined;
     if (after === null) throw new ApiError(400, "invalid_cursor", "The cursor is not one this API issued");
 
@@ -62,8 +80,8 @@ fanEvents.openapi(
     const showWindow: SQL[] = [eq(shows.status, "published")];
     if (query.from) showWindow.push(gte(shows.startsAt, new Date(query.from)));
     if (query.to) showWindow.push(lt(shows.startsAt, endOfDay(query.to)));
-    const firstShow = c.var
-      .db!.select({ eventId: shows.eventId, at: sql<Date>`min(${shows.startsAt})`.as("at") })
+    const firstShow = db
+      .select({ eventId: shows.eventId, at: sql<Date>`min(${shows.startsAt})`.as("at") })
       .from(shows)
       .where(and(...showWindow))
       .groupBy(shows.eventId)
@@ -93,8 +111,8 @@ fanEvents.openapi(
     if (after) {
       filters.push(sql`(${atMicros}, ${events.id}) > (${after[0]}::bigint, ${after[1]})`);
     }
-    const rows = await c.var
-      .db!.select({ id: events.id, at: sql<string>`${atMicros}::text` })
+    const rows = await db
+      .select({ id: events.id, at: sql<string>`${atMicros}::text` })
       .from(events)
       .innerJoin(venues, eq(venues.id, events.venueId))
       .innerJoin(firstShow, eq(firstShow.eventId, events.id))
@@ -104,7 +122,7 @@ fanEvents.openapi(
     const page = rows.slice(0, query.limit);
     const loaded = page.length
       ? await loadEvents(
-          c.var.db!,
+          db,
           inArray(
             events.id,
             page.map((row) => row.id),
@@ -115,10 +133,9 @@ fanEvents.openapi(
     const data = page.flatMap((row) => byId.get(row.id) ?? []);
     const last = page.at(-1);
     const nextCursor = rows.length > query.limit && last ? cursor.encode(last.at, last.id) : null;
-    c.header("cache-control", "public, max-age=30");
-    return c.json({ data, next_cursor: nextCursor }, 200);
-  },
-);
+    return { data, next_cursor: nextCursor };
+  }
+}
 
 const params = z.object({ event_id: id("evt") });
 
@@ -134,7 +151,14 @@ fanEvents.openapi(
       ...problemResponses(400, 404),
     },
   }),
-  async (c) => c.json(await loadEvent(c.var.db!, c.req.valid("param").event_id), 200),
+  async (c) => {
+    const { event_id } = c.req.valid("param");
+    const found = await edgeCatalog(c.env, c.executionCtx, new URL(c.req.url).origin, `/events/${event_id}`, () =>
+      withDatabase(c.env, (db) => loadEvent(db, event_id)),
+    );
+    for (const [name, value] of Object.entries(catalogHeaders(found.state, found.ageS))) c.header(name, value);
+    return c.json(found.body, 200);
+  },
 );
 
 fanEvents.openapi(
@@ -150,8 +174,15 @@ fanEvents.openapi(
     },
   }),
   async (c) => {
-    const event = await loadEvent(c.var.db!, c.req.valid("param").event_id);
-    return c.json({ data: await loadShows(c.var.db!, eq(shows.eventId, event.event_id)), next_cursor: null }, 200);
+    const { event_id } = c.req.valid("param");
+    const found = await edgeCatalog(c.env, c.executionCtx, new URL(c.req.url).origin, `/events/${event_id}/shows`, () =>
+      withDatabase(c.env, async (db) => {
+        const event = await loadEvent(db, event_id);
+        return { data: await loadShows(db, eq(shows.eventId, event.event_id)), next_cursor: null };
+      }),
+    );
+    for (const [name, value] of Object.entries(catalogHeaders(found.state, found.ageS))) c.header(name, value);
+    return c.json(found.body, 200);
   },
 );
 

@@ -1,25 +1,33 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { createRouter } from "../app";
-import { withDatabase } from "../db/client";
+import { postgresBreaker, withDatabase } from "../db/client";
+import { HEALTH_PROBE_TIMEOUT_MS } from "../lib/deadline";
+import { stripeBreaker } from "../payments/stripe";
 
 const Check = z.object({
   ok: z.boolean(),
   latency_ms: z.number(),
-  error: z
-    .enum(["unreachable", "timeout"])
-    .optional()
-    .openapi({ description: "Why the check failed; the details go to the logs, never to the caller" }),
+  error: z.enum(["unreachable", "timeout", "circuit_open"]).optional().openapi({
+    description:
+      "Why the check failed (`circuit_open`: this isolate stopped calling it after repeated failures); the details go to the logs, never to the caller",
+  }),
 });
 const Health = z
   .object({
     status: z.enum(["ok", "degraded"]),
-    checks: z.object({ postgres: Check, kv: Check, show_do: Check }),
+    degraded: z.array(z.string()).openapi({ description: "The dependencies that failed their check" }),
+    checks: z.object({
+      postgres: Check,
+      kv: Check,
+      show_do: Check,
+      stripe: Check.openapi({ description: "Not probed (a call costs a Stripe request): the breaker's state" }),
+    }),
   })
   .openapi("Health");
 
-/** A dependency that has not answered in this long counts as down. */
-const CHECK_TIMEOUT_MS = 3_000;
+/** A dependency that has not answered in this long counts as down: the answer comes within a second. */
+const CHECK_TIMEOUT_MS = HEALTH_PROBE_TIMEOUT_MS;
 const timedOut = Symbol("timeout");
 
 // Unauthenticated and public: a check says only whether a dependency answered and how fast.
@@ -51,21 +59,32 @@ export const health = createRouter().openapi(
     method: "get",
     path: "/",
     tags: ["operations"],
-    summary: "Postgres, KV and the Show Durable Object are reachable",
+    summary: "Postgres, KV and the Show Durable Object are reachable, and Stripe is not failing",
     responses: {
       200: { description: "Everything answered", content: { "application/json": { schema: Health } } },
       503: { description: "Something did not answer", content: { "application/json": { schema: Health } } },
     },
   }),
   async (c) => {
+    const circuitOpen = { ok: false, latency_ms: 0, error: "circuit_open" } as const;
     const [postgres, kv, show_do] = await Promise.all([
-      timed("postgres", () => withDatabase(c.env, (db) => db.execute(sql`select 1`))),
+      // An open breaker already knows: probing would only wait out the timeout again.
+      postgresBreaker(c.env).state === "open"
+        ? circuitOpen
+        : timed("postgres", () => withDatabase(c.env, (db) => db.execute(sql`select 1`))),
       timed("kv", () => c.env.SEAT_MAPS.get("healthz")),
       // One fixed object, and `probe` only reads: polling /healthz writes nothing anywhere.
       timed("show_do", () => c.env.SHOW.getByName("healthz").probe()),
     ]);
-    const ok = postgres.ok && kv.ok && show_do.ok;
+    const stripe = stripeBreaker(c.env).state === "open" ? circuitOpen : { ok: true, latency_ms: 0 };
+    const checks = { postgres, kv, show_do, stripe };
+    const degraded = Object.entries(checks)
+      .filter(([, check]) => !check.ok)
+      .map(([name]) => name);
     c.header("cache-control", "no-store");
-    return c.json({ status: ok ? "ok" : "degraded", checks: { postgres, kv, show_do } } as const, ok ? 200 : 503);
+    return c.json(
+      { status: degraded.length ? "degraded" : "ok", degraded, checks } as const,
+      degraded.length ? 503 : 200,
+    );
   },
 );

@@ -4,6 +4,7 @@ import { createRouter } from "../app";
 import { showStub } from "../catalog/show-directory";
 import type { Database } from "../db/client";
 import { orderItems, orders, payments } from "../db/schema";
+import { STRIPE_REQUEST_BUDGET_MS } from "../lib/deadline";
 import { newId, showIdOfHold } from "../lib/ids";
 import { annotate, logEvent } from "../lib/observe";
 import { ApiError, notFound } from "../lib/problem";
@@ -14,10 +15,16 @@ import { flushOutbox } from "../middleware/outbox";
 import { idempotent } from "../orders/idempotency";
 import { failOrder, finalizeOrder, loadOrderWithPayment } from "../orders/lifecycle";
 import { loadOrderViews, OrderView } from "../orders/views";
-import { createStripe } from "../payments/stripe";
+import { createStripe, stripeBreaker } from "../payments/stripe";
 
 /** How long a fan has to pay once the order exists; the hold is stretched to cover it. */
 export const PAYMENT_WINDOW_MS = 15 * 60_000;
+/**
+ * How long the hold is sure to last while its order is being written: the payment window is
+ * granted only once the order is in Postgres, so a checkout cut off by an outage ties the seats
+ * up for at most the hold's own TTL or this, not fifteen minutes.
+ */
+const CHECKOUT_START_MS = 60_000;
 
 const OrderCreated = z
   .object({
@@ -58,7 +65,7 @@ async function orderCreated(env: Env, db: Database, orderId: string): Promise<z.
   let clientSecret: string | null = null;
   let paymentStatus = payment.status;
   if (order.totalCents > 0) {
-    const stripe = createStripe(env);
+    const stripe = createStripe(env, { budgetMs: STRIPE_REQUEST_BUDGET_MS });
     let intent = payment.providerPaymentId ? await stripe.paymentIntents.retrieve(payment.providerPaymentId) : null;
     if (!intent) {
       intent = await stripe.paymentIntents.create(
@@ -122,7 +129,7 @@ fanOrders.openapi(
     },
     responses: {
       201: { description: "The order, awaiting payment", content: { "application/json": { schema: OrderCreated } } },
-      ...problemResponses(400, 401, 404, 409, 415, 422, 429),
+      ...problemResponses(400, 401, 404, 409, 415, 422, 429, 503),
     },
   }),
   async (c) => {
@@ -147,11 +154,14 @@ fanOrders.openapi(
           if (existing.status !== "pending_payment") throw orderExists(existing.id, existing.status);
           return { status: 201, body: await orderCreated(c.env, db, existing.id) };
         }
+        // While Stripe is known to be down, refuse before the hold moves into checkout: the fan
+        // keeps the hold as it was and retries after Retry-After.
+        stripeBreaker(c.env).refuseIfOpen();
         const checkout = await (await showStub(c.env, showId)).beginCheckout(
           fanId,
           hold_id,
           newId("ord"),
-          PAYMENT_WINDOW_MS,
+          CHECKOUT_START_MS,
         );
         if (!checkout.ok) throw checkoutRefusals[checkout.code]();
         const orderId = checkout.order_id;
@@ -170,7 +180,7 @@ fanOrders.openapi(
               holdId: hold_id,
               totalCents: total,
               currency,
-              expiresAt: new Date(checkout.hold.expires_at_ms),
+              expiresAt: new Date(Math.max(checkout.hold.expires_at_ms, Date.now() + PAYMENT_WINDOW_MS)),
             })
             .onConflictDoNothing()
             .returning({ id: orders.id });
@@ -187,6 +197,9 @@ fanOrders.openapi(
           await tx.insert(payments).values({ id: newId("pay"), orderId, amountCents: total, currency });
           return true;
         });
+        // The order exists: now the hold lasts the payment window (the DO's clock decides it, a
+        // moment after the order's own expiry, so the order never outlives its hold).
+        if (created) await (await showStub(c.env, showId)).stretchCheckout(hold_id, orderId, PAYMENT_WINDOW_MS);
         if (created) logEvent("order.created", { order_id: orderId, total_cents: total, currency });
         if (total === 0 && created) await finalizeOrder(c.env, db, orderId);
         else {
@@ -254,7 +267,7 @@ fanOrders.openapi(
       }
       let paid = false;
       if (payment.providerPaymentId) {
-        const stripe = createStripe(c.env);
+        const stripe = createStripe(c.env, { budgetMs: STRIPE_REQUEST_BUDGET_MS });
         // Stripe refuses to cancel a PaymentIntent that already succeeded: that fan has paid.
         const intent = await stripe.paymentIntents
           .cancel(payment.providerPaymentId, { cancellation_reason: "abandoned" })

@@ -1,13 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../app";
 import { organizerSecurity, problemResponses } from "../lib/schemas";
-import { database } from "../middleware/database";
+import { organizerDatabase } from "../middleware/database";
 import { organizerAuth } from "../middleware/organizer-auth";
 
 const OrganizerBody = z.object({ organizer_id: z.string(), name: z.string() }).openapi("Organizer");
 
 export const organizer = createRouter();
-organizer.use("*", database(), organizerAuth());
+organizer.use("*", organizerDatabase(), organizerAuth());
 
 organizer.openapi(
   createRoute({

@@ -3,6 +3,7 @@ import { and, eq } from "drizzle-orm";
 import Stripe from "stripe";
 import { createRouter } from "../app";
 import { orders, payments } from "../db/schema";
+import { STRIPE_REQUEST_BUDGET_MS } from "../lib/deadline";
 import { annotate } from "../lib/observe";
 import { notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
@@ -57,7 +58,7 @@ fanPayments.openapi(
         description: "Where the payment and order stand",
         content: { "application/json": { schema: ConfirmResult } },
       },
-      ...problemResponses(400, 401, 404, 409, 415, 422, 429),
+      ...problemResponses(400, 401, 404, 409, 415, 422, 429, 503),
     },
   }),
   async (c) => {
@@ -79,7 +80,7 @@ fanPayments.openapi(
       db,
       { scope: c.var.fan!.id, route: `POST /v1/payments/${payment_id}/confirm`, key, body },
       async () => {
-        const stripe = createStripe(c.env);
+        const stripe = createStripe(c.env, { budgetMs: STRIPE_REQUEST_BUDGET_MS });
         let intent: Stripe.PaymentIntent;
         let declineCode: string | undefined;
         if (body.payment_method) await refuseCardOverLimit(stripe, db, order, body.payment_method);

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../app";
+import { catalogHeaders, edgeCatalog } from "../catalog/edge-cache";
 import { geometryUrl, loadShow } from "../catalog/queries";
 import { id, Show } from "../catalog/schemas";
 import { edgeOverlay } from "../catalog/seat-map-overlay";
@@ -65,14 +66,19 @@ fanShows.openapi(
   async (c) => {
     const { show_id } = c.req.valid("param");
     await requireKnownShow(c.env, show_id);
+    // The show from the edge catalog cache (Postgres about once per location per 10 s, and
+    // not at all while it is down); the waiting room's state is live, beside it.
     const [show, room] = await Promise.all([
-      withDatabase(c.env, (db) => loadShow(db, show_id)),
+      edgeCatalog(c.env, c.executionCtx, new URL(c.req.url).origin, `/shows/${show_id}`, () =>
+        withDatabase(c.env, (db) => loadShow(db, show_id)),
+      ),
       edgeRoomStatus(c.env, show_id),
     ]);
+    for (const [name, value] of Object.entries(catalogHeaders(show.state, show.ageS))) c.header(name, value);
     c.header("cache-control", "public, max-age=5");
     return c.json(
       {
-        ...show,
+        ...show.body,
         waiting_room: {
           enabled: room?.enabled ?? false,
           paused: room?.paused ?? false,

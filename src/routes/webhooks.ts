@@ -87,7 +87,7 @@ webhooks.openapi(
         description: "Accepted (also for a duplicate)",
         content: { "application/json": { schema: z.object({ received: z.boolean(), duplicate: z.boolean() }) } },
       },
-      ...problemResponses(400),
+      ...problemResponses(400, 503),
     },
   }),
   async (c) => {
