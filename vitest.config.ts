@@ -51,6 +51,9 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // The JSON report is what .ci/run counts; the console keeps the default reporter.
     reporters: ["default", ["json", { outputFile: ".data/test-results.json" }]],
+    // The Worker's structured log lines (one per request) would bury the report; tests that
+    // check them read them from a console spy, which this does not affect.
+    onConsoleLog: (log) => !log.startsWith('{"event":'),
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
