@@ -308,18 +308,20 @@ export class ShowDO extends DurableObject<Env> {
 
   /**
    * The payment window, once the order exists in Postgres: a hold in checkout for `orderId` is
-   * stretched to `windowMs` from now. Checkout begins with a short window so that an order whose
-   * rows never reached Postgres (an outage between the two) ties the seats up only briefly.
+   * kept until `untilMs` (the order's own expiry and a margin; never shortened). Checkout begins
+   * with a short window so that an order whose rows never reached Postgres (an outage between
+   * the two) ties the seats up only briefly. The time is absolute so that asking again (a retried
+   * order creation whose first stretch was lost) cannot keep a hold beyond its order.
    */
-  stretchCheckout(holdId: string, orderId: string, windowMs: number): HoldView | null {
+  stretchCheckout(holdId: string, orderId: string, untilMs: number): HoldView | null {
     const config = this.#configRow();
     const hold = this.#holds.get(holdId);
     if (!config || !hold || hold.status !== "checkout" || hold.order_id !== orderId) return null;
     const now = this.clock();
     this.#expireDue(now);
     if (this.#holds.get(holdId)!.status !== "checkout") return null;
-    this.#holds.stretch(holdId, now + windowMs);
-    this.#armAlarm(now + windowMs);
+    this.#holds.stretch(holdId, untilMs);
+    this.#armAlarm(untilMs);
     return this.#holds.view(this.#holds.get(holdId)!, config, now);
   }
 

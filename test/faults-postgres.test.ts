@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { HoldView } from "../durable-objects/types";
@@ -202,5 +203,24 @@ describe("checkout cut off between the Show DO and Postgres", () => {
     const stretched = await holdOf(fan, other.hold_id);
     expect(stretched.expires_at_ms).toBeGreaterThanOrEqual(order.expires_at_ms);
     expect(order.expires_at_ms).toBeGreaterThan(Date.now() + 14 * 60_000);
+  });
+
+  it("an order written whose answer was lost: the retry gives the hold its payment window, and no more", async () => {
+    const { showId } = await createShow({ holdTtlS: 60 });
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["B-1-2"]);
+    const order = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    // As if the first attempt's stretch never ran: the hold is back on checkout's first minute.
+    await runInDurableObject(env.SHOW.getByName(showId), (_, state) => {
+      state.storage.sql.exec("UPDATE holds SET expires_at_ms = ? WHERE hold_id = ?", Date.now() + 60_000, hold.hold_id);
+    });
+    // The fan retries with a new key: the same order, and its hold lasts as long as the order.
+    const again = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    expect(again.order_id).toBe(order.order_id);
+    const kept = await holdOf(fan, hold.hold_id);
+    expect(kept.expires_at_ms).toBeGreaterThanOrEqual(order.expires_at_ms);
+    // Asking again never keeps the seats beyond the order.
+    await placeOrder(fan, hold.hold_id);
+    expect((await holdOf(fan, hold.hold_id)).expires_at_ms).toBe(kept.expires_at_ms);
   });
 });

@@ -19,6 +19,9 @@ import { createStripe, stripeBreaker } from "../payments/stripe";
 
 /** How long a fan has to pay once the order exists; the hold is stretched to cover it. */
 export const PAYMENT_WINDOW_MS = 15 * 60_000;
+/** A hold in checkout outlives its order by this much, so an order never outlives its hold. */
+const HOLD_MARGIN_MS = 5_000;
+const holdUntil = (orderExpiresAt: Date) => orderExpiresAt.getTime() + HOLD_MARGIN_MS;
 /**
  * How long the hold is sure to last while its order is being written: the payment window is
  * granted only once the order is in Postgres, so a checkout cut off by an outage ties the seats
@@ -146,12 +149,16 @@ fanOrders.openapi(
         // A hold backs one order, whatever the key: a new key (days later, once Stripe's own
         // 24 h key window is over) must find that order and its PaymentIntent, never a second.
         const [existing] = await db
-          .select({ id: orders.id, fanId: orders.fanId, status: orders.status })
+          .select({ id: orders.id, fanId: orders.fanId, status: orders.status, expiresAt: orders.expiresAt })
           .from(orders)
           .where(eq(orders.holdId, hold_id));
         if (existing) {
           if (existing.fanId !== fanId) throw notFound("Hold");
           if (existing.status !== "pending_payment") throw orderExists(existing.id, existing.status);
+          // The first attempt may have written the order and lost its answer (an outage after
+          // the commit) before the hold got its payment window: a fan must never pay for an
+          // order whose hold lapses under it.
+          await (await showStub(c.env, showId)).stretchCheckout(hold_id, existing.id, holdUntil(existing.expiresAt));
           return { status: 201, body: await orderCreated(c.env, db, existing.id) };
         }
         // While Stripe is known to be down, refuse before the hold moves into checkout: the fan
@@ -169,6 +176,7 @@ fanOrders.openapi(
         const currency = checkout.hold.currency;
         // Keyed by the order the DO handed out: a concurrent request for the same hold lands on
         // the same rows and the same PaymentIntent.
+        const orderExpiresAt = new Date(Math.max(checkout.hold.expires_at_ms, Date.now() + PAYMENT_WINDOW_MS));
         const created = await db.transaction(async (tx) => {
           const inserted = await tx
             .insert(orders)
@@ -180,7 +188,7 @@ fanOrders.openapi(
               holdId: hold_id,
               totalCents: total,
               currency,
-              expiresAt: new Date(Math.max(checkout.hold.expires_at_ms, Date.now() + PAYMENT_WINDOW_MS)),
+              expiresAt: orderExpiresAt,
             })
             .onConflictDoNothing()
             .returning({ id: orders.id });
@@ -197,9 +205,9 @@ fanOrders.openapi(
           await tx.insert(payments).values({ id: newId("pay"), orderId, amountCents: total, currency });
           return true;
         });
-        // The order exists: now the hold lasts the payment window (the DO's clock decides it, a
-        // moment after the order's own expiry, so the order never outlives its hold).
-        if (created) await (await showStub(c.env, showId)).stretchCheckout(hold_id, orderId, PAYMENT_WINDOW_MS);
+        // The order exists: now the hold lasts the payment window, a moment past the order's own
+        // expiry, so the order never outlives its hold.
+        if (created) await (await showStub(c.env, showId)).stretchCheckout(hold_id, orderId, holdUntil(orderExpiresAt));
         if (created) logEvent("order.created", { order_id: orderId, total_cents: total, currency });
         if (total === 0 && created) await finalizeOrder(c.env, db, orderId);
         else {
