@@ -89,6 +89,17 @@ export async function createShow({
 }
 
 /** The queue place the page keeps in localStorage for a show (see web/src/pages/show/queue-store.ts). */
+/** Every seat id of a show, read from its public seat map (overlay → geometry). */
+export async function allSeatIds(showId: string): Promise<string[]> {
+  const overlay = (await (await fetch(`${stackUrl()}/v1/shows/${showId}/seat-map`)).json()) as {
+    geometry: { geometry_url: string };
+  };
+  const geometry = (await (await fetch(`${stackUrl()}${overlay.geometry.geometry_url}`)).json()) as {
+    sections: { rows: { seats: { id: string }[] }[] }[];
+  };
+  return geometry.sections.flatMap((section) => section.rows.flatMap((row) => row.seats.map((seat) => seat.id)));
+}
+
 export const storedQueueSession = (page: Page) =>
   page.evaluate(() => {
     const key = Object.keys(localStorage).find((k) => k.startsWith("onsale.queue."));

@@ -1,4 +1,5 @@
 import {
+  allSeatIds,
   createShow,
   expect,
   expectAccessible,
@@ -14,16 +15,6 @@ import {
 // The waiting page tells the truth about what is left: sold out (with the waitlist in place),
 // then every seat held (a waitlist offer holds the seats that came back: the line waits, with
 // no ETA it cannot keep), then seats free again and the fan's turn comes.
-
-async function allSeatIds(showId: string): Promise<string[]> {
-  const overlay = (await (await fetch(`${stackUrl()}/v1/shows/${showId}/seat-map`)).json()) as {
-    geometry: { geometry_url: string };
-  };
-  const geometry = (await (await fetch(`${stackUrl()}${overlay.geometry.geometry_url}`)).json()) as {
-    sections: { rows: { seats: { id: string }[] }[] }[];
-  };
-  return geometry.sections.flatMap((section) => section.rows.flatMap((row) => row.seats.map((seat) => seat.id)));
-}
 
 async function asFan(id: string, method: string, route: string, body?: unknown) {
   const response = await fetch(`${stackUrl()}${route}`, {

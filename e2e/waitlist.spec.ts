@@ -1,4 +1,5 @@
 import {
+  allSeatIds,
   createShow,
   expect,
   expectAccessible,
@@ -6,22 +7,11 @@ import {
   organizer,
   screenshot,
   signInThroughForm,
-  stackUrl,
   test,
 } from "./fixtures";
 
 // A sold-out show (every seat blocked by the organizer) offers its waitlist; seats that come
 // back (unblocked) are reserved for the first fan in line, who sees the offer and buys it.
-
-async function allSeatIds(showId: string): Promise<string[]> {
-  const overlay = (await (await fetch(`${stackUrl()}/v1/shows/${showId}/seat-map`)).json()) as {
-    geometry: { geometry_url: string };
-  };
-  const geometry = (await (await fetch(`${stackUrl()}${overlay.geometry.geometry_url}`)).json()) as {
-    sections: { rows: { seats: { id: string }[] }[] }[];
-  };
-  return geometry.sections.flatMap((section) => section.rows.flatMap((row) => row.seats.map((seat) => seat.id)));
-}
 
 test("sold out: the fan joins the waitlist, gets an offer when seats come back, and buys it", async ({
   page,
