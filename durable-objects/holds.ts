@@ -2,6 +2,7 @@
 // through `Seats`; this module owns the `holds` table and the per-fan count the limit is kept on.
 
 import { newHoldId } from "../src/lib/ids";
+import { gaOfPlaces } from "./ga";
 import type { Seats } from "./seats";
 import type { HoldView, ShowSnapshot } from "./types";
 
@@ -198,10 +199,13 @@ export class Holds {
   }
 
   view(hold: HoldRow, config: ShowConfig, now: number): HoldView {
+    const ids = seatIdsOf(hold);
+    const ga = gaOfPlaces(ids);
     return {
       hold_id: hold.hold_id,
       show_id: config.show_id,
-      seat_ids: seatIdsOf(hold),
+      seat_ids: ga ? [] : ids,
+      ga,
       status: hold.status,
       expires_at_ms: hold.expires_at_ms,
       server_time_ms: now,

@@ -241,6 +241,18 @@ export const showMigrations: readonly ShowMigration[] = [
       INSERT INTO live_feed (id) VALUES (1);
     `,
   },
+  {
+    id: 8,
+    description: "general admission: GA sections (their places are rows of seats)",
+    sql: `
+      -- A GA section's capacity is its places: rows of seats with the id '<section>#<n>'. This
+      -- table says which sections are GA, so a quantity there takes any free places.
+      CREATE TABLE ga_sections (
+        section_id TEXT PRIMARY KEY,
+        capacity INTEGER NOT NULL CHECK (capacity >= 1)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies pending migrations; returns the schema version now in force. */

@@ -3,6 +3,7 @@
 // overlay never scan every seat of a stadium.
 
 import { bestAvailable, type FreeSeat } from "./best-available";
+import type { GaSections } from "./ga";
 import { nextSeatStatus, type SeatStatus, seatStatuses } from "./seat-state";
 import type {
   BlockResult,
@@ -22,7 +23,10 @@ const HOLDABLE = seatStatuses
   .join(", ");
 
 export class Seats {
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly ga: GaSections,
+  ) {}
 
   load(seats: readonly ShowSeatInit[]) {
     for (const seat of seats) {
@@ -87,7 +91,9 @@ export class Seats {
       .map((row) => row.section_id);
   }
 
+  /** A seated section's seats; none for a GA section, whose places are capacity, not seats. */
   seatsOfSection(sectionId: string): SeatAvailability[] {
+    if (this.ga.has(sectionId)) return [];
     return this.sql
       .exec<{ seat_id: string; status: SeatStatus; tier_id: string; price_cents: number; accessible: number }>(
         `SELECT seat_id, status, tier_id, price_cents, accessible FROM seats WHERE section_id = ?
@@ -259,8 +265,12 @@ export class Seats {
     return null;
   }
 
-  /** Best available in a section; null when there are not enough free seats. */
+  /**
+   * Best available in a section; null when there are not enough free seats. In a GA section,
+   * any free places (`accessible` has no meaning there: a GA floor has no numbered seats).
+   */
   pick(sectionId: string, quantity: number, accessible: boolean): string[] | null {
+    if (this.ga.has(sectionId)) return this.ga.pick(sectionId, quantity);
     // The tallies answer "not enough" without reading a seat.
     if (!accessible && this.counts(sectionId).available < quantity) return null;
     const free = this.sql

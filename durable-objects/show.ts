@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { GaSections, isGaPlace } from "./ga";
 import { type HoldRow, Holds, isLive, seatIdsOf } from "./holds";
 import { LIVE_BATCH_MS, type LiveBatch, type LiveSeats, type LiveSnapshot, liveFeedCount, liveFeedName } from "./live";
 import { Notices } from "./notices";
@@ -55,6 +56,7 @@ export class ShowDO extends DurableObject<Env> {
   #alarmAtMs: number | null = null;
   #config: ConfigRow | undefined;
   readonly #seats: Seats;
+  readonly #ga: GaSections;
   readonly #holds: Holds;
   readonly #room: WaitingRoom;
   readonly #waitlist: Waitlist;
@@ -72,7 +74,8 @@ export class ShowDO extends DurableObject<Env> {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     const now = () => this.clock();
-    this.#seats = new Seats(this.#sql);
+    this.#ga = new GaSections(this.#sql);
+    this.#seats = new Seats(this.#sql, this.#ga);
     this.#holds = new Holds(ctx.storage, this.#seats);
     this.#room = new WaitingRoom(ctx.storage, now);
     this.#waitlist = new Waitlist(this.#sql, now);
@@ -119,6 +122,7 @@ export class ShowDO extends DurableObject<Env> {
       );
       this.#config = undefined;
       this.#seats.load(init.seats);
+      this.#ga.load(init.ga_sections ?? []);
     });
     this.#seatsChanged();
     return this.#seats.counts();
@@ -153,6 +157,27 @@ export class ShowDO extends DurableObject<Env> {
 
   unblock(seatIds: string[]): BlockResult {
     return this.#changeBlocks(seatIds, false, null);
+  }
+
+  /**
+   * Organizer holds back (or puts back on sale) `quantity` of a GA section's capacity: all or
+   * nothing, from the places free (or blocked) right now.
+   */
+  blockCapacity(sectionId: string, quantity: number, reason: string): BlockResult {
+    return this.#changeCapacityBlocks(sectionId, quantity, true, reason);
+  }
+
+  unblockCapacity(sectionId: string, quantity: number): BlockResult {
+    return this.#changeCapacityBlocks(sectionId, quantity, false, null);
+  }
+
+  #changeCapacityBlocks(sectionId: string, quantity: number, block: boolean, reason: string | null): BlockResult {
+    if (!this.#configRow()) return { ok: false, code: "show_not_published", seat_ids: [] };
+    if (!this.#ga.has(sectionId)) return { ok: false, code: "unknown_section", seat_ids: [] };
+    this.#expireDue(this.clock());
+    const places = this.#ga.pick(sectionId, quantity, block ? "available" : "blocked");
+    if (!places) return { ok: false, code: "insufficient_availability", seat_ids: [] };
+    return this.#changeBlocks(places, block, reason);
   }
 
   #changeBlocks(seatIds: string[], block: boolean, reason: string | null): BlockResult {
@@ -222,6 +247,9 @@ export class ShowDO extends DurableObject<Env> {
     const key = { key: request.idempotency_key, hash: request.request_hash };
 
     if ("seat_ids" in request) {
+      // GA capacity is asked for by quantity; a place id is no seat a fan can name.
+      const places = request.seat_ids.filter(isGaPlace);
+      if (places.length) return { ok: false, code: "unknown_seats", seat_ids: places };
       // Optimistic: hold them all in one transaction; only when that fails, find out why.
       const created = this.#holds.create(config, request.fan_id, request.seat_ids, key, now);
       if (created) return this.#held(created, config, now);
@@ -692,6 +720,8 @@ export class ShowDO extends DurableObject<Env> {
     const seats: LiveSeats = {};
     for (const change of changes) {
       seats[change.section_id] ??= {};
+      // A GA section changes by count only (`sections`): its places are no seats to show.
+      if (this.#ga.has(change.section_id)) continue;
       seats[change.section_id]![change.seat_id] = change.available ? "available" : "unavailable";
     }
     this.ctx.storage.transactionSync(() => {

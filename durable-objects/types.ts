@@ -18,6 +18,14 @@ export interface ShowSeatInit {
   blocked: boolean;
 }
 
+/** A general-admission section: sold by quantity up to its capacity, at one tier's price. */
+export interface GaSectionInit {
+  section_id: string;
+  capacity: number;
+  tier_id: string;
+  price_cents: number;
+}
+
 export interface ShowInit {
   show_id: string;
   venue_id: string;
@@ -27,6 +35,8 @@ export interface ShowInit {
   hold_ttl_ms: number;
   currency: string;
   seats: ShowSeatInit[];
+  /** GA sections of the map (absent: none). */
+  ga_sections?: GaSectionInit[];
 }
 
 export type SeatCounts = Record<SeatStatus, number> & { capacity: number };
@@ -90,7 +100,16 @@ export interface ShowAvailability {
 
 export type BlockResult =
   | { ok: true; changed: string[]; unchanged: string[]; counts: SeatCounts }
-  | { ok: false; code: "show_not_published" | "unknown_seats" | "seats_unavailable"; seat_ids: string[] };
+  | {
+      ok: false;
+      code:
+        | "show_not_published"
+        | "unknown_seats"
+        | "seats_unavailable"
+        | "unknown_section"
+        | "insufficient_availability";
+      seat_ids: string[];
+    };
 
 export type HoldRequest = { fan_id: string; idempotency_key: string; request_hash: string } & (
   | { seat_ids: string[] }
@@ -100,7 +119,10 @@ export type HoldRequest = { fan_id: string; idempotency_key: string; request_has
 export interface HoldView {
   hold_id: string;
   show_id: string;
+  /** The hold's seats; empty for a GA hold, which takes capacity (`ga`), not seats. */
   seat_ids: string[];
+  /** A GA hold: its section and how many places it takes; null for a hold of seats. */
+  ga: { section_id: string; quantity: number } | null;
   status: "active" | "checkout" | "sold" | "released" | "expired" | "refunded";
   expires_at_ms: number;
   server_time_ms: number;

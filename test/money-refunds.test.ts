@@ -111,7 +111,7 @@ describe("refund ledger", () => {
     currentOrganizer = organizer.key;
     const { order } = await buy(showId, ["B-1-1", "B-1-2", "B-1-3"]);
     const other = await buy(showId, ["B-2-1"]);
-    const [t1, t2, t3] = (await ticketsOf(order.order_id)).sort((a, b) => a.seatId.localeCompare(b.seatId));
+    const [t1, t2, t3] = (await ticketsOf(order.order_id)).sort((a, b) => a.placeId.localeCompare(b.placeId));
 
     const one = await json<OrderView>(await refund(order.order_id, "p1", { ticket_ids: [t1!.id] }), 200);
     expect(one).toMatchObject({ status: "confirmed", total_cents: 15_000, refunded_cents: 5000 });

@@ -1,5 +1,5 @@
 import { and, asc, eq, sql } from "drizzle-orm";
-import type { ShowSeatInit } from "../../durable-objects/types";
+import type { GaSectionInit, ShowSeatInit } from "../../durable-objects/types";
 import type { Database } from "../db/client";
 import { events, priceTiers, seatMapVersions, shows } from "../db/schema";
 import { ApiError, notFound } from "../lib/problem";
@@ -16,8 +16,8 @@ interface Tier {
 
 /**
  * Prices every seat of the map: a tier naming the seat wins, then the tier the seat map
- * itself names for the seat, then the tier covering the seat's section. Seats no tier covers
- * are returned as `unpriced`.
+ * itself names for the seat, then the tier covering the seat's section. Seats (and GA sections)
+ * no tier covers are returned as `unpriced`.
  */
 export function priceSeats(map: SeatMap, tiers: Tier[]) {
   const bySeat = new Map<string, Tier>();
@@ -47,7 +47,23 @@ export function priceSeats(map: SeatMap, tiers: Tier[]) {
       blocked: false,
     });
   }
-  return { priced, unpriced };
+  // A GA section is priced by the tier covering the section (its places have no ids to name).
+  const gaSections: GaSectionInit[] = [];
+  for (const section of map.sections) {
+    if (section.ga_capacity === undefined) continue;
+    const tier = bySection.get(section.id);
+    if (!tier) {
+      unpriced.push(section.id);
+      continue;
+    }
+    gaSections.push({
+      section_id: section.id,
+      capacity: section.ga_capacity,
+      tier_id: tier.id,
+      price_cents: tier.priceCents,
+    });
+  }
+  return { priced, unpriced, gaSections };
 }
 
 /**
@@ -91,7 +107,7 @@ export async function publishShow(db: Database, env: Env, showId: string, organi
     .from(priceTiers)
     .where(eq(priceTiers.showId, showId))
     .orderBy(asc(priceTiers.sortOrder));
-  const { priced, unpriced } = priceSeats(show.document as SeatMap, tiers);
+  const { priced, unpriced, gaSections } = priceSeats(show.document as SeatMap, tiers);
   if (unpriced.length > 0) {
     throw new ApiError(
       422,
@@ -110,6 +126,7 @@ export async function publishShow(db: Database, env: Env, showId: string, organi
     hold_ttl_ms: show.holdTtlSeconds * 1000,
     currency: show.currency,
     seats: priced,
+    ga_sections: gaSections,
   });
 
   await db.transaction(async (tx) => {

@@ -111,10 +111,14 @@ export function seatMapProblems(map: SeatMap): ProblemFieldError[] {
         }
       });
     });
-    seatCount += seatsHere;
+    // A GA place is a row in the Show DO like a seat, so it counts against the same ceiling.
+    seatCount += seatsHere + (section.ga_capacity ?? 0);
   });
   if (seatCount > MAX_SEATS) {
-    problems.push({ path: "sections", message: `${seatCount} seats is more than the ${MAX_SEATS} a map may have` });
+    problems.push({
+      path: "sections",
+      message: `${seatCount} seats and GA places is more than the ${MAX_SEATS} a map may have`,
+    });
   }
   return problems.slice(0, 1000);
 }

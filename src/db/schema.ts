@@ -290,7 +290,16 @@ export const tickets = pgTable(
     showId: text("show_id")
       .notNull()
       .references(() => shows.id),
-    seatId: text("seat_id").notNull(),
+    /** The seat; null for a general-admission ticket, which has a section and a number instead. */
+    seatId: text("seat_id"),
+    gaSectionId: text("ga_section_id"),
+    /** The ticket's number within its GA section (1..capacity), unique among its live tickets. */
+    gaNumber: integer("ga_number"),
+    /**
+     * The place the ticket is for, as the Show DO names it: the seat id, or `<section>#<number>`
+     * for GA. Derived, so the two can never disagree; the oversell guard is on it.
+     */
+    placeId: text("place_id").notNull().generatedAlwaysAs(sql`coalesce(seat_id, ga_section_id || '#' || ga_number)`),
     tierId: text("tier_id")
       .notNull()
       .references(() => priceTiers.id),
@@ -304,10 +313,18 @@ export const tickets = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    // The last line of defence against oversell: at most one live ticket per seat per show.
-    uniqueIndex("tickets_one_valid_per_seat").on(t.showId, t.seatId).where(sql`${t.status} IN ('valid', 'checked_in')`),
+    // The last line of defence against oversell: at most one live ticket per seat (or GA place,
+    // so never more live tickets in a GA section than its capacity) per show.
+    uniqueIndex("tickets_one_valid_per_place")
+      .on(t.showId, t.placeId)
+      .where(sql`${t.status} IN ('valid', 'checked_in')`),
     index("tickets_holder_idx").on(t.holderFanId, t.createdAt),
     index("tickets_order_idx").on(t.orderId),
+    check(
+      "tickets_seat_or_ga",
+      sql`(${t.seatId} IS NULL) = (${t.gaNumber} IS NOT NULL) AND (${t.gaNumber} IS NULL) = (${t.gaSectionId} IS NULL)`,
+    ),
+    check("tickets_ga_number_positive", sql`${t.gaNumber} IS NULL OR ${t.gaNumber} >= 1`),
     check("tickets_status_known", sql`${t.status} IN ('valid', 'void', 'checked_in')`),
     check("tickets_checked_in_at_set", sql`${t.status} <> 'checked_in' OR ${t.checkedInAt} IS NOT NULL`),
     check("tickets_voided_at_set", sql`${t.status} <> 'void' OR ${t.voidedAt} IS NOT NULL`),

@@ -1,9 +1,11 @@
 import { and, asc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { gaOfPlaces } from "../../durable-objects/ga";
 import type { DoNotice } from "../../durable-objects/notices";
 import type { Database } from "../db/client";
 import { outbox } from "../db/schema";
 import { QUEUE_TIMEOUT_MS, withDeadline } from "../lib/deadline";
 import { logEvent } from "../lib/observe";
+import { placeLabel } from "../tickets/place";
 import { type EmailMessage, emailProvider } from "./email";
 import { enqueueNotification } from "./outbox";
 
@@ -62,12 +64,12 @@ export function renderNotification(message: NotificationMessage): Omit<EmailMess
   const p = message.payload;
   switch (message.topic) {
     case "order.confirmed": {
-      const tickets = (p.tickets as { ticket_id: string; seat_id: string }[]) ?? [];
+      const tickets = (p.tickets as { ticket_id: string; seat_id: string | null; place_id?: string }[]) ?? [];
       return {
         subject: `Your tickets are confirmed (order ${p.order_id})`,
         text: [
           `Your order ${p.order_id} is confirmed. Your tickets:`,
-          ...tickets.map((t) => `  Seat ${t.seat_id}: /v1/tickets/${t.ticket_id}/pdf`),
+          ...tickets.map((t) => `  ${placeLabel(t.place_id ?? t.seat_id!)}: /v1/tickets/${t.ticket_id}/pdf`),
           "",
           "Show the QR code on each ticket at the gate.",
         ].join("\n"),
@@ -85,13 +87,18 @@ export function renderNotification(message: NotificationMessage): Omit<EmailMess
           p.reason === "seat_conflict" ? " Your seats were no longer available when your payment arrived." : ""
         }`,
       };
-    case "waitlist.offer":
+    case "waitlist.offer": {
+      const ga = gaOfPlaces(p.seat_ids as string[]);
+      const held = ga
+        ? `${ga.quantity} general-admission tickets in section ${ga.section_id} are`
+        : `Seats ${(p.seat_ids as string[]).join(", ")} are`;
       return {
-        subject: "Seats are available for you",
-        text: `Seats ${(p.seat_ids as string[]).join(", ")} are held for you until ${new Date(
+        subject: ga ? "Tickets are available for you" : "Seats are available for you",
+        text: `${held} held for you until ${new Date(
           p.expires_at_ms as number,
         ).toISOString()}. Order them with hold ${p.hold_id}.`,
       };
+    }
     case "hold.expired":
       return {
         subject: "Your seats were released",

@@ -6,6 +6,7 @@ import { newId } from "../lib/ids";
 import { logEvent, span } from "../lib/observe";
 import { enqueueNotification } from "../notifications/outbox";
 import { createStripe } from "../payments/stripe";
+import { ticketPlaceColumns } from "../tickets/place";
 import { cardOverLimit, fingerprintOf } from "./card-limit";
 import { openRefund, type RefundReason, settleRefund } from "./refunds";
 
@@ -152,19 +153,19 @@ async function confirm(db: Database, order: Order, card: string | null): Promise
           id: newId("tkt"),
           orderId: order.id,
           showId: item.showId,
-          seatId: item.seatId,
+          ...ticketPlaceColumns(item.seatId),
           tierId: item.tierId,
           priceCents: item.priceCents,
           holderFanId: order.fanId,
         })),
       )
-      .returning({ id: tickets.id, seatId: tickets.seatId });
+      .returning({ id: tickets.id, seatId: tickets.seatId, placeId: tickets.placeId });
     await enqueueNotification(tx, "order.confirmed", order.id, {
       fan_id: order.fanId,
       email: order.fanEmail,
       order_id: order.id,
       show_id: order.showId,
-      tickets: issued.map((t) => ({ ticket_id: t.id, seat_id: t.seatId })),
+      tickets: issued.map((t) => ({ ticket_id: t.id, seat_id: t.seatId, place_id: t.placeId })),
     });
     return "confirmed";
   });

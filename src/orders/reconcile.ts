@@ -137,7 +137,7 @@ async function reconcileShow(env: Env, db: Database, showId: string, report: Rec
   const stub = env.SHOW.getByName(showId);
   const sold = await stub.soldSeats();
   const valid = await db
-    .select({ seatId: tickets.seatId, holdId: orders.holdId })
+    .select({ seatId: tickets.placeId, holdId: orders.holdId })
     .from(tickets)
     .innerJoin(orders, eq(orders.id, tickets.orderId))
     .where(and(eq(tickets.showId, showId), inArray(tickets.status, ["valid", "checked_in"])));
@@ -163,14 +163,14 @@ async function reconcileShow(env: Env, db: Database, showId: string, report: Rec
     if (status === "confirmed") {
       // Seats of tickets an organizer refunded go back on sale; anything else is a real conflict.
       const refunded = await db
-        .select({ seatId: tickets.seatId })
+        .select({ seatId: tickets.placeId })
         .from(tickets)
         .where(
           and(
             eq(tickets.orderId, found!.order.id),
             eq(tickets.status, "void"),
             inArray(
-              tickets.seatId,
+              tickets.placeId,
               seats.map((s) => s.seat_id),
             ),
           ),

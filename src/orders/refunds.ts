@@ -330,7 +330,7 @@ export async function applyRefundOutcome(
               inArray(tickets.status, ["valid", "checked_in"]),
             ),
           )
-          .returning({ seatId: tickets.seatId });
+          .returning({ seatId: tickets.placeId });
         seats = voided.map((t) => t.seatId);
       }
       const whole = settled >= order.totalCents && order.status !== "refunded";

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { asc, eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { orderItems, orders, payments, tickets } from "../db/schema";
+import { placeView } from "../tickets/place";
 import { refundedCents } from "./refunds";
 
 export const OrderView = z
@@ -18,12 +19,22 @@ export const OrderView = z
     currency: z.string(),
     expires_at_ms: z.number().int(),
     created_at: z.string(),
-    items: z.array(z.object({ seat_id: z.string(), tier_id: z.string(), price_cents: z.number().int() })),
+    items: z.array(
+      z.object({
+        seat_id: z.string().nullable().openapi({ description: "Null for a general-admission ticket" }),
+        section_id: z.string(),
+        ga_number: z.number().int().nullable(),
+        tier_id: z.string(),
+        price_cents: z.number().int(),
+      }),
+    ),
     payment: z.object({ payment_id: z.string(), status: z.string() }),
     tickets: z.array(
       z.object({
         ticket_id: z.string(),
-        seat_id: z.string(),
+        seat_id: z.string().nullable(),
+        section_id: z.string(),
+        ga_number: z.number().int().nullable(),
         status: z.enum(["valid", "void", "checked_in"]),
         qr_url: z.string(),
         pdf_url: z.string(),
@@ -43,7 +54,7 @@ export async function loadOrderViews(db: Database, orderIds: string[]): Promise<
       .innerJoin(payments, eq(payments.orderId, orders.id))
       .where(inArray(orders.id, orderIds)),
     db.select().from(orderItems).where(inArray(orderItems.orderId, orderIds)).orderBy(asc(orderItems.seatId)),
-    db.select().from(tickets).where(inArray(tickets.orderId, orderIds)).orderBy(asc(tickets.seatId)),
+    db.select().from(tickets).where(inArray(tickets.orderId, orderIds)).orderBy(asc(tickets.placeId)),
     refundedCents(db, orderIds),
   ]);
   const byId = new Map(orderRows.map((row) => [row.order.id, row]));
@@ -64,13 +75,13 @@ export async function loadOrderViews(db: Database, orderIds: string[]): Promise<
         created_at: order.createdAt.toISOString(),
         items: itemRows
           .filter((item) => item.orderId === order.id)
-          .map((item) => ({ seat_id: item.seatId, tier_id: item.tierId, price_cents: item.priceCents })),
+          .map((item) => ({ ...placeView(item.seatId), tier_id: item.tierId, price_cents: item.priceCents })),
         payment: { payment_id: payment.id, status: payment.status },
         tickets: ticketRows
           .filter((ticket) => ticket.orderId === order.id)
           .map((ticket) => ({
             ticket_id: ticket.id,
-            seat_id: ticket.seatId,
+            ...placeView(ticket.placeId),
             status: ticket.status as "valid" | "void" | "checked_in",
             qr_url: `/v1/tickets/${ticket.id}/qr.svg`,
             pdf_url: `/v1/tickets/${ticket.id}/pdf`,

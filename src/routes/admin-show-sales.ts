@@ -9,6 +9,7 @@ import { organizerSecurity, problemResponses } from "../lib/schemas";
 import { lastReconciliation } from "../orders/reconcile";
 import { loadOrderViews, OrderView } from "../orders/views";
 import { verifyTicketBarcode } from "../tickets/barcode";
+import { placeView } from "../tickets/place";
 
 import { ownShow, SeatCounts, showParams } from "./admin-show-shared";
 
@@ -89,6 +90,8 @@ const CheckIn = z
       .openapi({ description: "`refund_pending`: the ticket is being refunded and does not admit" }),
     ticket_id: z.string().nullable(),
     seat_id: z.string().nullable(),
+    section_id: z.string().nullable(),
+    ga_number: z.number().int().nullable().openapi({ description: "A general-admission ticket's number" }),
     checked_in_at: z.string().nullable(),
   })
   .openapi("CheckIn");
@@ -122,6 +125,8 @@ adminShowSales.openapi(
           result,
           ticket_id: ticket?.id ?? null,
           seat_id: ticket?.seatId ?? null,
+          section_id: ticket ? placeView(ticket.placeId).section_id : null,
+          ga_number: ticket?.gaNumber ?? null,
           checked_in_at: ticket?.checkedInAt?.toISOString() ?? null,
         },
         200,

@@ -24,13 +24,21 @@ const seatIdList = z
   .max(10_000)
   .refine((ids) => new Set(ids).size === ids.length, "seat ids must not repeat");
 
+const blockReason = z.enum(["artist_hold", "accessibility_hold", "production_kill", "other"]);
+/** General admission is held back by quantity: the section's capacity, not its places. */
+const gaCapacity = {
+  section_id: z.string().regex(/^[A-Za-z0-9]{1,12}$/),
+  quantity: z.number().int().min(1).max(100_000),
+};
 const BlockSeats = z
-  .strictObject({
-    seat_ids: seatIdList,
-    reason: z.enum(["artist_hold", "accessibility_hold", "production_kill", "other"]),
-  })
-  .openapi("BlockSeats");
-const UnblockSeats = z.strictObject({ seat_ids: seatIdList }).openapi("UnblockSeats");
+  .union([
+    z.strictObject({ seat_ids: seatIdList, reason: blockReason }),
+    z.strictObject({ ...gaCapacity, reason: blockReason }),
+  ])
+  .openapi("BlockSeats", { description: "Either seats, or a quantity of a general-admission section's capacity" });
+const UnblockSeats = z
+  .union([z.strictObject({ seat_ids: seatIdList }), z.strictObject(gaCapacity)])
+  .openapi("UnblockSeats");
 const BlockChange = z
   .object({ changed: z.array(z.string()), unchanged: z.array(z.string()), counts: SeatCounts })
   .openapi("BlockChange");
@@ -148,14 +156,34 @@ for (const action of ["block", "unblock"] as const) {
     }),
     async (c) => {
       const show = await ownShow(c.var.db!, c.req.valid("param").show_id, c.var.organizer!.id);
-      const body = c.req.valid("json") as z.infer<typeof BlockSeats>;
+      const body = c.req.valid("json") as z.infer<typeof UnblockSeats> & { reason?: z.infer<typeof blockReason> };
       const stub = c.env.SHOW.getByName(show.id);
       const result =
-        action === "block" ? await stub.block(body.seat_ids, body.reason) : await stub.unblock(body.seat_ids);
+        "seat_ids" in body
+          ? action === "block"
+            ? await stub.block(body.seat_ids, body.reason!)
+            : await stub.unblock(body.seat_ids)
+          : action === "block"
+            ? await stub.blockCapacity(body.section_id, body.quantity, body.reason!)
+            : await stub.unblockCapacity(body.section_id, body.quantity);
       if (!result.ok) {
         const errors = result.seat_ids.map((seatId) => ({ path: `seat_ids.${seatId}`, message: result.code }));
         if (result.code === "show_not_published") {
           throw new ApiError(409, "show_not_published", "Publish the show before blocking seats");
+        }
+        if (result.code === "unknown_section") {
+          throw new ApiError(422, "unknown_section", "No general-admission section with this id in this show", [
+            { path: "section_id", message: "not a general-admission section of this show" },
+          ]);
+        }
+        if (result.code === "insufficient_availability") {
+          throw new ApiError(
+            409,
+            "insufficient_availability",
+            action === "block"
+              ? "Fewer places of this section are free to block"
+              : "Fewer places of this section are blocked",
+          );
         }
         if (result.code === "unknown_seats") {
           throw new ApiError(422, "unknown_seats", "Some seats are not in this show", errors);

@@ -15,7 +15,11 @@ export const Hold = z
   .object({
     hold_id: z.string(),
     show_id: z.string(),
-    seat_ids: z.array(z.string()),
+    seat_ids: z.array(z.string()).openapi({ description: "The hold's seats; empty for a general-admission hold" }),
+    ga: z
+      .object({ section_id: z.string(), quantity: z.number().int() })
+      .nullable()
+      .openapi({ description: "A general-admission hold: its section and how many places it takes; null for seats" }),
     status: z.enum(["active", "checkout", "sold", "released", "expired", "refunded"]),
     expires_at_ms: z.number().int(),
     server_time_ms: z.number().int(),
@@ -40,7 +44,10 @@ const HoldRequest = z
       accessible: z.boolean().default(false),
     }),
   ])
-  .openapi("HoldRequest", { description: "Either explicit seats, or best available in a section" });
+  .openapi("HoldRequest", {
+    description:
+      "Either explicit seats, or a quantity in a section: best available seats, or capacity of a general-admission section (`accessible` does not apply there)",
+  });
 
 const holdHeaders = z.object({
   "idempotency-key": z

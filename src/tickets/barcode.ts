@@ -22,6 +22,7 @@ export interface TicketBarcodeClaims {
 export interface TicketBarcodeInput {
   ticketId: string;
   showId: string;
+  /** The seat id, or the place `<section>#<number>` of a general-admission ticket. */
   seatId: string;
   version: number;
 }

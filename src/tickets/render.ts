@@ -30,6 +30,8 @@ export interface TicketDocument {
   section: string;
   row: string;
   seat: string;
+  /** A general-admission ticket's number in its section (no row, no seat); null for a seat. */
+  gaNumber?: number | null;
   tierName: string;
   /** Integer minor units of `currency`. */
   priceCents: number;
@@ -157,7 +159,12 @@ export async function ticketPdf(ticket: TicketDocument): Promise<Uint8Array> {
   const row = clean(ticket.row);
   const seat = clean(ticket.seat);
   doc.setTitle(`Ticket ${ticket.ticketId}`, { showInWindowTitleBar: true });
-  doc.setSubject(`${ticket.eventName}: section ${ticket.section}, row ${ticket.row}, seat ${ticket.seat}`);
+  const ga = ticket.gaNumber ?? null;
+  doc.setSubject(
+    ga === null
+      ? `${ticket.eventName}: section ${ticket.section}, row ${ticket.row}, seat ${ticket.seat}`
+      : `${ticket.eventName}: general admission, section ${ticket.section}, no. ${ga}`,
+  );
   doc.setKeywords([ticket.ticketId, "ticket"]);
   doc.setAuthor("Onsale");
   doc.setCreator("Onsale");
@@ -221,18 +228,24 @@ export async function ticketPdf(ticket: TicketDocument): Promise<Uint8Array> {
   text(truncate(clean(ticket.venueName), bold, 11.5, CONTENT_WIDTH), MARGIN, 159, bold, 11.5);
   text(truncate(clean(ticket.venueCity), regular, 9, CONTENT_WIDTH), MARGIN, 171, regular, 9, MUTED);
 
-  // Section, row, seat: the part an usher reads.
+  // Section, row, seat (or general admission and the number): the part an usher reads.
   const gap = 6;
   const boxWidth = (CONTENT_WIDTH - 2 * gap) / 3;
   const boxTop = 182;
   const boxHeight = 44;
-  (
-    [
-      ["SECTION", section],
-      ["ROW", row],
-      ["SEAT", seat],
-    ] as const
-  ).forEach(([name, value], i) => {
+  const boxes: [string, string][] =
+    ga === null
+      ? [
+          ["SECTION", section],
+          ["ROW", row],
+          ["SEAT", seat],
+        ]
+      : [
+          ["SECTION", section],
+          ["ENTRY", "GA"],
+          ["NO.", String(ga)],
+        ];
+  boxes.forEach(([name, value], i) => {
     const x = MARGIN + i * (boxWidth + gap);
     page.drawRectangle({ x, y: y(boxTop + boxHeight), width: boxWidth, height: boxHeight, color: PANEL });
     page.drawRectangle({ x, y: y(boxTop + boxHeight), width: 2.5, height: boxHeight, color: ACCENT });

@@ -3,6 +3,7 @@ import { and, desc, eq, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { events, orders, priceTiers, shows, tickets, venues } from "../db/schema";
 import { signTicketBarcode } from "./barcode";
+import { seatParts } from "./place";
 import type { TicketDocument } from "./render";
 
 export const TicketView = z
@@ -10,10 +11,15 @@ export const TicketView = z
     ticket_id: z.string(),
     order_id: z.string(),
     show_id: z.string(),
-    seat_id: z.string(),
+    seat_id: z.string().nullable().openapi({ description: "Null for a general-admission ticket" }),
     section: z.string(),
-    row: z.string(),
-    seat: z.string(),
+    row: z.string().nullable(),
+    seat: z.string().nullable(),
+    ga_number: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "A general-admission ticket's number within its section; null for a seat" }),
     tier: z.object({ tier_id: z.string(), name: z.string() }),
     price_cents: z.number().int(),
     currency: z.string(),
@@ -29,10 +35,11 @@ export const TicketView = z
   .openapi("Ticket");
 export type TicketView = z.infer<typeof TicketView>;
 
-/** `SECTION-ROW-SEAT`: seat-map validation guarantees the three parts. */
-export function seatParts(seatId: string) {
-  const [section = "", row = "", seat = ""] = seatId.split("-");
-  return { section, row, seat };
+/** Where the ticket admits to: a seat's section, row and seat, or a GA section and number. */
+function ticketPlace(ticket: TicketRow["ticket"]) {
+  if (ticket.seatId === null)
+    return { section: ticket.gaSectionId!, row: null, seat: null, ga_number: ticket.gaNumber! };
+  return { ...seatParts(ticket.seatId), ga_number: null };
 }
 
 export async function loadTicketRows(db: Database, where: SQL, limit = 500) {
@@ -55,7 +62,7 @@ export async function loadTicketRows(db: Database, where: SQL, limit = 500) {
     .innerJoin(events, eq(events.id, shows.eventId))
     .innerJoin(venues, eq(venues.id, shows.venueId))
     .where(and(where))
-    .orderBy(desc(tickets.createdAt), tickets.seatId)
+    .orderBy(desc(tickets.createdAt), tickets.placeId)
     .limit(limit);
 }
 export type TicketRow = Awaited<ReturnType<typeof loadTicketRows>>[number];
@@ -68,7 +75,7 @@ export async function ticketView(env: Env, row: TicketRow): Promise<TicketView> 
     order_id: ticket.orderId,
     show_id: ticket.showId,
     seat_id: ticket.seatId,
-    ...seatParts(ticket.seatId),
+    ...ticketPlace(ticket),
     tier: { tier_id: ticket.tierId, name: row.tierName },
     price_cents: ticket.priceCents,
     currency: row.currency,
@@ -81,7 +88,7 @@ export async function ticketView(env: Env, row: TicketRow): Promise<TicketView> 
       ? await signTicketBarcode(env, {
           ticketId: ticket.id,
           showId: ticket.showId,
-          seatId: ticket.seatId,
+          seatId: ticket.placeId,
           version: ticket.barcodeVersion,
         })
       : null,
@@ -91,7 +98,7 @@ export async function ticketView(env: Env, row: TicketRow): Promise<TicketView> 
 }
 
 export function ticketDocument(row: TicketRow, barcode: string): TicketDocument {
-  const { section, row: seatRow, seat } = seatParts(row.ticket.seatId);
+  const { section, row: seatRow, seat, ga_number } = ticketPlace(row.ticket);
   return {
     ticketId: row.ticket.id,
     barcode,
@@ -102,8 +109,9 @@ export function ticketDocument(row: TicketRow, barcode: string): TicketDocument 
     venueName: row.venueName,
     venueCity: row.venueCity,
     section,
-    row: seatRow,
-    seat,
+    row: seatRow ?? "",
+    seat: seat ?? "",
+    gaNumber: ga_number,
     tierName: row.tierName,
     priceCents: row.ticket.priceCents,
     currency: row.currency,
