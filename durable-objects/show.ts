@@ -146,8 +146,9 @@ export class ShowDO extends DurableObject<Env> {
     return this.#seats.counts();
   }
 
-  counts(): SeatCounts {
-    return this.#seats.counts();
+  /** The show's seats (and GA places) by status; one section's when asked. */
+  counts(sectionId?: string): SeatCounts {
+    return this.#seats.counts(sectionId ?? null);
   }
 
   /** Organizer holds seats back. All or nothing: a held or sold seat cannot be blocked. */

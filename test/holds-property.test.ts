@@ -6,15 +6,22 @@ import type { SeatStatus } from "../durable-objects/seat-state";
 import type { ShowDO } from "../durable-objects/show";
 
 // Random sequences of hold / release / expire / block / unblock against a real Show DO,
-// checked after every step against a model that is too simple to be wrong.
+// checked after every step against a model that is too simple to be wrong. The show has a
+// general-admission section too: GA holds take a quantity, the organizer blocks GA capacity by
+// quantity, and GA counts toward the same per-fan limit as seats.
 
 const SEATS = Array.from({ length: 8 }, (_, i) => `A-1-${i + 1}`);
+const GA = "G";
+const GA_CAPACITY = 5;
 const LIMIT = 4;
 const TTL = 1_000;
 const T0 = 1_900_000_000_000;
 
 type Action =
   | { kind: "hold"; fan: number; seats: string[] }
+  | { kind: "holdGa"; fan: number; quantity: number }
+  | { kind: "blockGa"; quantity: number }
+  | { kind: "unblockGa"; quantity: number }
   | { kind: "release"; fan: number; pick: number }
   | { kind: "expire"; advance: number }
   | { kind: "block"; seats: string[] }
@@ -23,6 +30,21 @@ type Action =
 const seatList = fc.uniqueArray(fc.constantFrom(...SEATS), { minLength: 1, maxLength: 3 });
 const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("hold" as const), fan: fc.nat(3), seats: seatList }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("holdGa" as const),
+      fan: fc.nat(3),
+      quantity: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom<"blockGa" | "unblockGa">("blockGa", "unblockGa"),
+      quantity: fc.integer({ min: 1, max: 2 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("release" as const), fan: fc.nat(3), pick: fc.nat(20) }) },
   {
     weight: 2,
@@ -36,6 +58,8 @@ interface ModelHold {
   id: string;
   fan: number;
   seats: string[];
+  /** GA places taken (a GA hold has no seats). */
+  ga: number;
   live: boolean;
   expiresAt: number;
 }
@@ -44,6 +68,15 @@ class Model {
   now = T0;
   seats = new Map<string, SeatStatus>(SEATS.map((s) => [s, "available"]));
   holds: ModelHold[] = [];
+  gaBlocked = 0;
+
+  gaHeld() {
+    return this.holds.filter((h) => h.live).reduce((n, h) => n + h.ga, 0);
+  }
+
+  gaFree() {
+    return GA_CAPACITY - this.gaHeld() - this.gaBlocked;
+  }
 
   expireDue() {
     for (const hold of this.holds) {
@@ -57,7 +90,7 @@ class Model {
   }
 
   heldBy(fan: number) {
-    return this.holds.filter((h) => h.live && h.fan === fan).reduce((n, h) => n + h.seats.length, 0);
+    return this.holds.filter((h) => h.live && h.fan === fan).reduce((n, h) => n + h.seats.length + h.ga, 0);
   }
 }
 
@@ -88,6 +121,7 @@ describe("Show DO against a model", () => {
             price_cents: 100,
             blocked: false,
           })),
+          ga_sections: [{ section_id: GA, capacity: GA_CAPACITY, tier_id: "tir_prop", price_cents: 50 }],
         });
         const setClock = (now: number) =>
           runInDurableObject(stub, (instance: ShowDO) => {
@@ -118,10 +152,50 @@ describe("Show DO against a model", () => {
                   id: outcome.hold.hold_id,
                   fan: step.fan,
                   seats: step.seats,
+                  ga: 0,
                   live: true,
                   expiresAt: model.now + TTL,
                 });
               }
+            }
+          } else if (step.kind === "holdGa") {
+            const outcome = await stub.hold({
+              fan_id: `fan_${step.fan}`,
+              idempotency_key: crypto.randomUUID(),
+              request_hash: "h",
+              section_id: GA,
+              quantity: step.quantity,
+            });
+            model.expireDue();
+            if (model.heldBy(step.fan) + step.quantity > LIMIT) {
+              expect(outcome).toMatchObject({ ok: false, code: "limit_exceeded" });
+            } else if (model.gaFree() < step.quantity) {
+              expect(outcome).toEqual({ ok: false, code: "insufficient_availability", seat_ids: [] });
+            } else {
+              expect(outcome.ok).toBe(true);
+              if (!outcome.ok) return;
+              expect(outcome.hold).toMatchObject({ seat_ids: [], ga: { section_id: GA, quantity: step.quantity } });
+              model.holds.push({
+                id: outcome.hold.hold_id,
+                fan: step.fan,
+                seats: [],
+                ga: step.quantity,
+                live: true,
+                expiresAt: model.now + TTL,
+              });
+            }
+          } else if (step.kind === "blockGa" || step.kind === "unblockGa") {
+            const result =
+              step.kind === "blockGa"
+                ? await stub.blockCapacity(GA, step.quantity, "other")
+                : await stub.unblockCapacity(GA, step.quantity);
+            model.expireDue();
+            const enough = step.kind === "blockGa" ? model.gaFree() : model.gaBlocked;
+            if (enough < step.quantity) {
+              expect(result).toEqual({ ok: false, code: "insufficient_availability", seat_ids: [] });
+            } else {
+              expect(result.ok).toBe(true);
+              model.gaBlocked += step.kind === "blockGa" ? step.quantity : -step.quantity;
             }
           } else if (step.kind === "release") {
             const own = model.holds.filter((h) => h.fan === step.fan);
@@ -166,15 +240,21 @@ describe("Show DO against a model", () => {
               )
               .toArray(),
           }));
-          for (const seat of stored.seats) expect(seat.status, seat.seat_id).toBe(model.seats.get(seat.seat_id));
-          // Every held seat belongs to exactly one live hold that lists it.
+          for (const seat of stored.seats.filter((s) => model.seats.has(s.seat_id))) {
+            expect(seat.status, seat.seat_id).toBe(model.seats.get(seat.seat_id));
+          }
+          // Every held seat or GA place belongs to exactly one live hold that lists it.
           for (const seat of stored.seats.filter((s) => s.status === "held")) {
             const owners = stored.live.filter((h) => (JSON.parse(h.seat_ids) as string[]).includes(seat.seat_id));
             expect(owners.map((h) => h.hold_id)).toEqual([seat.hold_id]);
           }
           const counts = await stub.counts();
           expect(counts.available + counts.held + counts.sold + counts.blocked).toBe(counts.capacity);
-          expect(counts.capacity).toBe(SEATS.length);
+          expect(counts.capacity).toBe(SEATS.length + GA_CAPACITY);
+          const ga = await stub.counts(GA);
+          expect(ga).toMatchObject({ held: model.gaHeld(), blocked: model.gaBlocked, available: model.gaFree() });
+          // A GA place is held by the hold that lists it, and never more taken than the capacity.
+          expect(ga.held + ga.sold + ga.blocked).toBeLessThanOrEqual(GA_CAPACITY);
           for (let fan = 0; fan < 4; fan++) expect(model.heldBy(fan)).toBeLessThanOrEqual(LIMIT);
         }
       }),
