@@ -43,6 +43,7 @@ const { values: args } = parseArgs({
     quick: { type: "boolean", default: false },
     fans: { type: "string" },
     seats: { type: "string" },
+    ga: { type: "string" },
     "blocked-share": { type: "string", default: "0.01" },
     "admit-per-minute": { type: "string" },
     "max-active": { type: "string" },
@@ -102,6 +103,8 @@ if (args.help) {
 const quick = args.quick;
 const num = (value, fallback) => (value === undefined ? fallback : Number(value));
 const seats = num(args.seats, quick ? 360 : 50_000);
+// The general-admission floor, sold by quantity next to the seats (--ga 0: none).
+const gaCapacity = num(args.ga, quick ? 60 : 2_000);
 // --quick: four small sections (one per tier) so the smoke run can sell out in about a minute.
 const layout = quick && args.seats === undefined ? { rows: 6, perRow: 15 } : { rows: 25, perRow: 40 };
 const holdTtlS = num(args["hold-ttl"], 60);
@@ -115,6 +118,8 @@ const opts = {
   quick,
   target: args.target,
   seats,
+  gaCapacity,
+  gaShare: 0.15,
   layout,
   fans: num(args.fans, quick ? 3_000 : 100_000),
   blockedShare: Number(args["blocked-share"]),
@@ -315,7 +320,7 @@ async function flashCrowd({
   log(
     `waiting room on: ${fmt(roomAfter.admit_per_minute)} admissions a minute, max ${fmt(roomAfter.max_active)} active checkouts, ${roomAfter.checkout_window_s} s checkout window; hold TTL ${opts.holdTtlS} s`,
   );
-  const sellable = stadium.seatCount - blocked.length;
+  const sellable = stadium.seatCount + (stadium.ga?.capacity ?? 0) - blocked.length;
   const loadgen = await startLoadgen();
   const callsBefore = await doCalls(base);
   const timeline = [];
@@ -418,6 +423,8 @@ async function flashCrowd({
     token: tokenConfig,
     fanPrefix: `fan_${stamp}_`,
     sections: stadium.sections.map((s) => ({ id: s.id, seats: s.seats })),
+    ga: stadium.ga,
+    gaShare: opts.gaShare,
     blocked,
     arrival: { seconds: opts.arrivalS, frontShare: 0.5, frontWindow: 0.2 },
     joinConcurrency: opts.joinConcurrency,
@@ -764,6 +771,7 @@ try {
     organizerKey,
     capacity: opts.seats,
     layout: opts.layout,
+    gaCapacity: opts.gaCapacity,
     holdTtlS: opts.holdTtlS,
     ticketLimit: opts.ticketLimit,
     raceShows: opts.race ? opts.raceRounds : 0,
@@ -781,6 +789,7 @@ try {
   result.stadium = {
     seats: stadium.seatCount,
     sections: stadium.sections.length,
+    ga_capacity: stadium.ga?.capacity ?? 0,
     tiers: stadium.tiers.map((t) => ({ name: t.name, price_cents: t.price_cents, sections: t.sections.length })),
     blocked: blocked.length,
   };

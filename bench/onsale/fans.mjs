@@ -67,6 +67,10 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
   const joinGate = semaphore(config.joinConcurrency);
   const pollGate = semaphore(config.pollConcurrency);
   const showId = config.showId;
+  /** The GA floor as the fans see it: its available count from the overlay (places have no map). */
+  const ga = config.ga ? { id: config.ga.id, available: config.ga.capacity } : null;
+  /** Each held place's count, by hold: a GA hold has no seat ids. */
+  const placesOf = (hold) => hold.seat_ids.length + (hold.ga?.quantity ?? 0);
 
   const latency = {
     join: new Samples(),
@@ -120,6 +124,8 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
     polls_429: 0,
     overlay_requests: 0,
     quantity_reduced: 0,
+    ga_holds: 0,
+    ga_places_paid: 0,
   };
   /** Every place in line: joined and left (admitted, told sold out, or the stop), client time. */
   const inLine = [];
@@ -198,6 +204,8 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
       );
       c.overlay_requests++;
       if (response.status === 200) view.applyOverlay(response.body, now());
+      const floor = ga && response.body?.sections?.find((s) => s.section_id === ga.id);
+      if (floor) ga.available = floor.available;
       if (response.body?.inventory === "sold_out") heardSoldOut();
       await sleep(config.refreshMs);
     }
@@ -328,6 +336,28 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
       if (stopping) return "stopped";
       const explicit = random() < config.explicitShare;
       let section = view.chooseSection(random, quantity, { byCount: !explicit });
+      // Some fans want the standing floor; the rest take it when no seats of their size are left.
+      if (ga && ga.available >= quantity && (random() < config.gaShare || !section)) {
+        attempt++;
+        const response = await call("hold", "POST", `/v1/shows/${showId}/holds`, {
+          token: fan.token,
+          headers: { "idempotency-key": `${fan.id}-h${attempt}`, "admission-token": admission.admission_token },
+          json: { section_id: ga.id, quantity },
+        });
+        if (response.status === 201) {
+          c.ga_holds++;
+          return response.body;
+        }
+        if (response.status === 409 && response.body?.code === "insufficient_availability") {
+          c.hold_conflicts++;
+          ga.available = Math.min(ga.available, quantity - 1);
+          if (++conflicts >= config.maxHoldConflicts) return null;
+          continue;
+        }
+        if (response.status === 401 || response.status === 403) return "admission_expired";
+        await sleep(500);
+        continue;
+      }
       let seatIds = section && explicit ? view.pickAdjacent(random, section, quantity) : null;
       if (explicit && !seatIds) {
         section = view.chooseSection(random, quantity, { byCount: true });
@@ -336,7 +366,7 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
       if (!section) {
         // Nothing of that size left on the map: take fewer seats if some are left, else wait
         // for the map to change (declines release at once, abandoned holds at expiry).
-        const room = Math.max(0, ...view.sections.map((s) => s.available));
+        const room = Math.max(0, ga?.available ?? 0, ...view.sections.map((s) => s.available));
         if (room > 0 && room < quantity) {
           quantity = room;
           c.quantity_reduced++;
@@ -382,7 +412,7 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
       if (hold === "stopped") return "checkout_stopped";
       if (!hold) return "no_seats";
       c.holds++;
-      c.seats_held += hold.seat_ids.length;
+      c.seats_held += placesOf(hold);
       holdsCreated.push(hold.hold_id);
       const fate = random();
       // An abandoned hold must run out before the sale's time bound, so the run can prove it
@@ -421,13 +451,14 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
         return "declined";
       }
       c.paid++;
-      c.seats_paid += hold.seat_ids.length;
-      paidOrders.push({ order_id: order.body.order_id, fan_id: fan.id, seat_ids: hold.seat_ids });
+      c.seats_paid += placesOf(hold);
+      c.ga_places_paid += hold.ga?.quantity ?? 0;
+      paidOrders.push({ order_id: order.body.order_id, fan_id: fan.id, seat_ids: hold.seat_ids, ga: hold.ga });
       if (!config.fetchTickets) return "paid";
       for (let attempt = 0; attempt < 3; attempt++) {
         const mine = await call("tickets", "GET", `/v1/orders/${order.body.order_id}`, { token: fan.token });
         const valid = (mine.body?.tickets ?? []).filter((t) => t.status === "valid").length;
-        if (mine.status === 200 && valid === hold.seat_ids.length) {
+        if (mine.status === 200 && valid === placesOf(hold)) {
           c.ticketed++;
           c.ticket_seats += valid;
           return "paid";

@@ -150,7 +150,7 @@ export function markdownReport(r, svgName) {
       [
         [
           "stadium",
-          `${n0(r.stadium.seats)} seats, ${r.stadium.sections} sections, ${r.stadium.tiers.map((t) => `${t.name} €${t.price_cents / 100} (${t.sections})`).join(", ")}; ${n0(r.stadium.blocked)} blocked → ${n0(f.sellable)} for sale`,
+          `${n0(r.stadium.seats)} seats, ${r.stadium.sections} sections${r.stadium.ga_capacity ? ` and a GA floor of ${n0(r.stadium.ga_capacity)}` : ""}, ${r.stadium.tiers.map((t) => `${t.name} €${t.price_cents / 100} (${t.sections})`).join(", ")}; ${n0(r.stadium.blocked)} blocked → ${n0(f.sellable)} for sale`,
         ],
         [
           "crowd",

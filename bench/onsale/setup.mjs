@@ -5,6 +5,8 @@
 //   - the flash-crowd show: short hold TTL, published, waiting room on;
 //   - the race shows: one per round of the side-by-side hold race (no waiting room, hold TTL
 //     one hour: the hold path alone).
+// Besides the seated sections, a general-admission floor (`GA`, `gaCapacity` places, its own
+// tier) in front of the stage: fans buy it by quantity, and the audit counts it.
 import { call } from "../lib/api.mjs";
 
 /** Sections of `rows` × `perRow` seats on a grid, ids as the API wants (`S01-7-12`). */
@@ -64,17 +66,41 @@ export function stadiumTiers(sectionIds) {
   return out;
 }
 
+/** The standing floor: a GA section drawn in front of the seated sections. */
+export const GA_SECTION = "GA";
+export const GA_PRICE_CENTS = 6_500;
+
 export async function createStadium(
   base,
-  { organizerKey, capacity, layout, holdTtlS, ticketLimit, raceShows = 1, log },
+  { organizerKey, capacity, layout, gaCapacity = 0, holdTtlS, ticketLimit, raceShows = 1, log },
 ) {
   await call(base, "POST", "/v1/dev/seed", { json: { organizer_api_key: organizerKey }, expect: 200 });
   const map = stadiumMap(capacity, layout);
-  const sections = map.sections.map((s) => ({
-    id: s.id,
-    seats: s.rows.map((r) => r.seats.map((seat) => seat.id)),
-    total: s.rows.reduce((n, r) => n + r.seats.length, 0),
-  }));
+  const ga = gaCapacity > 0 ? { id: GA_SECTION, capacity: gaCapacity } : null;
+  if (ga) {
+    map.sections.push({
+      id: ga.id,
+      name: "General admission floor",
+      shape: {
+        type: "polygon",
+        points: [
+          [0, -400],
+          [2000, -400],
+          [2000, -100],
+          [0, -100],
+        ],
+      },
+      ga_capacity: ga.capacity,
+      rows: [],
+    });
+  }
+  const sections = map.sections
+    .filter((s) => s.ga_capacity === undefined)
+    .map((s) => ({
+      id: s.id,
+      seats: s.rows.map((r) => r.seats.map((seat) => seat.id)),
+      total: s.rows.reduce((n, r) => n + r.seats.length, 0),
+    }));
   const seatCount = sections.reduce((n, s) => n + s.total, 0);
   const t0 = performance.now();
   const venue = await call(base, "POST", "/v1/admin/venues", {
@@ -93,6 +119,9 @@ export async function createStadium(
     expect: 201,
   });
   const tiers = stadiumTiers(sections.map((s) => s.id));
+  const showTiers = ga
+    ? [...tiers, { name: "General Admission", price_cents: GA_PRICE_CENTS, sections: [ga.id] }]
+    : tiers;
   const makeShow = async (days, ttl) => {
     const show = await call(base, "POST", `/v1/admin/events/${event.body.event_id}/shows`, {
       token: organizerKey,
@@ -102,7 +131,7 @@ export async function createStadium(
         currency: "EUR",
         ticket_limit: ticketLimit,
         hold_ttl_s: ttl,
-        price_tiers: tiers,
+        price_tiers: showTiers,
       },
       expect: 201,
     });
@@ -110,7 +139,7 @@ export async function createStadium(
       token: organizerKey,
       expect: 200,
     });
-    if (published.body.counts?.available !== seatCount) {
+    if (published.body.counts?.available !== seatCount + (ga?.capacity ?? 0)) {
       throw new Error(`show ${show.body.show_id} published with ${JSON.stringify(published.body.counts)}`);
     }
     return show.body.show_id;
@@ -119,12 +148,13 @@ export async function createStadium(
   const raceShowIds = [];
   for (let i = 0; i < raceShows; i++) raceShowIds.push(await makeShow(61 + i, 3600));
   log?.(
-    `stadium: ${seatCount.toLocaleString("en-US")} seats in ${sections.length} sections, ${tiers.length} tiers; show ${flashShowId} (flash crowd) and ${raceShowIds.length} for the hold race, set up in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `stadium: ${seatCount.toLocaleString("en-US")} seats in ${sections.length} sections, ${tiers.length} tiers${ga ? `, and a GA floor of ${ga.capacity.toLocaleString("en-US")}` : ""}; show ${flashShowId} (flash crowd) and ${raceShowIds.length} for the hold race, set up in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
   const tierOf = {};
   for (const tier of tiers)
     for (const s of tier.sections) tierOf[s] = { name: tier.name, price_cents: tier.price_cents };
-  return { venueId: venue.body.venue_id, sections, seatCount, tiers, tierOf, flashShowId, raceShowIds };
+  if (ga) tierOf[ga.id] = { name: "General Admission", price_cents: GA_PRICE_CENTS };
+  return { venueId: venue.body.venue_id, sections, seatCount, ga, tiers, tierOf, flashShowId, raceShowIds };
 }
 
 export async function configureWaitingRoom(base, { organizerKey, showId, room }) {

@@ -78,10 +78,10 @@ export async function verifySale({
   try {
     const q = async (text, params) => (await client.query(text, params)).rows;
 
-    // 1. Zero seats with two valid tickets (the whole database, and this show).
+    // 1. Zero seats (or GA places) with two valid tickets (the whole database, and this show).
     const doubles = await q(
-      `SELECT show_id, seat_id, count(*)::int AS n FROM tickets WHERE status IN ('valid', 'checked_in')
-        GROUP BY show_id, seat_id HAVING count(*) > 1 LIMIT 20`,
+      `SELECT show_id, place_id, count(*)::int AS n FROM tickets WHERE status IN ('valid', 'checked_in')
+        GROUP BY show_id, place_id HAVING count(*) > 1 LIMIT 20`,
     );
     out.checks.zero_double_tickets = {
       ok: doubles.length === 0,
@@ -132,10 +132,14 @@ export async function verifySale({
 
     // 4. The tickets are exactly the seats the fans were told they paid for.
     const ticketRows = await q(
-      `SELECT order_id, seat_id FROM tickets WHERE show_id = $1 AND status IN ('valid', 'checked_in')`,
+      `SELECT order_id, seat_id, ga_section_id, ga_number FROM tickets
+        WHERE show_id = $1 AND status IN ('valid', 'checked_in')`,
       [showId],
     );
-    const ticketSeats = new Map(ticketRows.map((r) => [r.seat_id, r.order_id]));
+    const ticketSeats = new Map(ticketRows.filter((r) => r.seat_id).map((r) => [r.seat_id, r.order_id]));
+    const gaTickets = ticketRows.filter((r) => r.ga_section_id !== null);
+    const gaByOrder = new Map();
+    for (const r of gaTickets) gaByOrder.set(r.order_id, (gaByOrder.get(r.order_id) ?? 0) + 1);
     let clientSeats = 0;
     let clientSeatsWithoutTicket = 0;
     for (const order of fanResult.paid_orders) {
@@ -143,6 +147,10 @@ export async function verifySale({
         clientSeats++;
         if (ticketSeats.get(seat) !== order.order_id) clientSeatsWithoutTicket++;
       }
+      // A GA order: as many GA tickets as places paid for.
+      const places = order.ga?.quantity ?? 0;
+      clientSeats += places;
+      clientSeatsWithoutTicket += Math.max(0, places - (gaByOrder.get(order.order_id) ?? 0));
     }
     out.checks.paid_seats_have_their_tickets = {
       ok: clientSeatsWithoutTicket === 0,
@@ -172,6 +180,30 @@ export async function verifySale({
       ])
     )[0].n;
 
+    // 4b. General admission: the capacity sold is the GA tickets valid, never more than the
+    // capacity, each number once; the Show DO's sold places are exactly those numbers.
+    if (stadium.ga) {
+      const places = await call(base, "GET", `/v1/admin/shows/${showId}/seats?section=${stadium.ga.id}`, {
+        token: organizerKey,
+        expect: 200,
+      });
+      const soldPlaces = places.body.seats.filter((p) => p.status === "sold").map((p) => p.seat_id);
+      const numbers = new Set(gaTickets.map((r) => r.ga_number));
+      const ticketPlaces = new Set(gaTickets.map((r) => `${r.ga_section_id}#${r.ga_number}`));
+      out.checks.ga_capacity_never_oversold = {
+        ok:
+          gaTickets.length <= stadium.ga.capacity &&
+          numbers.size === gaTickets.length &&
+          soldPlaces.length === gaTickets.length &&
+          soldPlaces.every((p) => ticketPlaces.has(p)),
+        capacity: stadium.ga.capacity,
+        ga_tickets_valid: gaTickets.length,
+        distinct_numbers: numbers.size,
+        sold_in_do: soldPlaces.length,
+        paid_by_fans: fanResult.paid_orders.reduce((n, o) => n + (o.ga?.quantity ?? 0), 0),
+      };
+    }
+
     // 5. The Show DO: counts add up, agree with Postgres, and the overlay agrees seat by seat.
     const sales = await salesOf(base, organizerKey, showId);
     const k = sales.counts;
@@ -179,7 +211,7 @@ export async function verifySale({
     out.checks.counts_add_up = {
       ok:
         k.sold + k.available + k.blocked + k.held === k.capacity &&
-        k.capacity === stadium.seatCount &&
+        k.capacity === stadium.seatCount + (stadium.ga?.capacity ?? 0) &&
         k.held === pendingSeats,
       ...k,
       seats_in_orders_being_paid: pendingSeats,
