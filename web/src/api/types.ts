@@ -122,7 +122,9 @@ export interface QueueSession {
 export interface Hold {
   hold_id: string;
   show_id: string;
+  /** Empty for a general-admission hold (`ga`). */
   seat_ids: string[];
+  ga: { section_id: string; quantity: number } | null;
   status: "active" | "checkout" | "sold" | "released" | "expired" | "refunded";
   expires_at_ms: number;
   server_time_ms: number;
@@ -150,7 +152,9 @@ export type OrderStatus =
 
 export interface OrderTicketRef {
   ticket_id: string;
-  seat_id: string;
+  seat_id: string | null;
+  section_id: string;
+  ga_number: number | null;
   status: "valid" | "void" | "checked_in";
   qr_url: string;
   pdf_url: string;
@@ -166,7 +170,13 @@ export interface Order {
   currency: string;
   expires_at_ms: number;
   created_at: string;
-  items: { seat_id: string; tier_id: string; price_cents: number }[];
+  items: {
+    seat_id: string | null;
+    section_id: string;
+    ga_number: number | null;
+    tier_id: string;
+    price_cents: number;
+  }[];
   payment: { payment_id: string; status: string };
   tickets: OrderTicketRef[];
 }
@@ -182,10 +192,12 @@ export interface Ticket {
   ticket_id: string;
   order_id: string;
   show_id: string;
-  seat_id: string;
+  /** Null for a general-admission ticket (its `section` and `ga_number` say where). */
+  seat_id: string | null;
   section: string;
-  row: string;
-  seat: string;
+  row: string | null;
+  seat: string | null;
+  ga_number: number | null;
   tier: { tier_id: string; name: string };
   price_cents: number;
   currency: string;

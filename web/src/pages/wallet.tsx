@@ -81,7 +81,11 @@ function Wallet() {
                       <code>{order.order_id}</code>
                     </td>
                     <td>{showTime(order.created_at)}</td>
-                    <td>{order.items.map((item) => item.seat_id).join(", ")}</td>
+                    <td>
+                      {order.items
+                        .map((item) => item.seat_id ?? t.picker.gaShort(item.section_id, item.ga_number ?? 0))
+                        .join(", ")}
+                    </td>
                     <td>{money(order.total_cents, order.currency)}</td>
                     <td>{t.wallet.orderStatuses[order.status] ?? order.status}</td>
                   </tr>
@@ -97,7 +101,10 @@ function Wallet() {
 
 function TicketCard({ ticket }: { ticket: Ticket }) {
   const [error, setError] = useState<unknown>(null);
-  const seat = `${ticket.section} · ${t.picker.listRow} ${ticket.row} · ${ticket.seat}`;
+  const seat =
+    ticket.ga_number !== null
+      ? t.picker.gaShort(ticket.section, ticket.ga_number)
+      : `${ticket.section} · ${t.picker.listRow} ${ticket.row} · ${ticket.seat}`;
   return (
     <li class={`ticket ticket-${ticket.status}`}>
       <div class="ticket-body">
@@ -106,7 +113,11 @@ function TicketCard({ ticket }: { ticket: Ticket }) {
         <p>
           {ticket.venue.name}, {ticket.venue.city}
         </p>
-        <p class="ticket-seat">{t.picker.seatShort(ticket.section, ticket.row, ticket.seat)}</p>
+        <p class="ticket-seat">
+          {ticket.ga_number !== null
+            ? t.picker.gaShort(ticket.section, ticket.ga_number)
+            : t.picker.seatShort(ticket.section, ticket.row ?? "", ticket.seat ?? "")}
+        </p>
         <p class="muted">
           {ticket.tier.name} · {money(ticket.price_cents, ticket.currency)} ·{" "}
           <span class="badge">{t.wallet.status[ticket.status] ?? ticket.status}</span>

@@ -7,9 +7,15 @@ import { readJson, writeJson } from "../../lib/storage";
 export interface CheckoutState {
   hold: Hold;
   order: OrderCreated | null;
-  /** Seat id → what the fan saw when choosing it (label and price). */
+  /** Seat id (or `gaLineKey` of a GA hold) → what the fan saw when choosing it (label and price). */
   seats: Record<string, { label: string; price_cents: number }>;
 }
+
+/** The one checkout line of a general-admission hold. */
+export const gaLineKey = (sectionId: string) => `ga:${sectionId}`;
+
+/** What checkout lists: the hold's seats, or its one GA line. */
+export const holdLines = (hold: Hold) => (hold.ga ? [gaLineKey(hold.ga.section_id)] : hold.seat_ids);
 
 const key = (fanId: string, showId: string) => `onsale.checkout.${fanId}.${showId}`;
 

@@ -8,7 +8,7 @@ import { money, t } from "../../../i18n";
 import { config, loadConfig } from "../../../lib/config";
 import { serverNow } from "../../../lib/server-clock";
 import { newKey } from "../../../lib/storage";
-import { type CheckoutState, saveCheckout } from "../checkout-store";
+import { type CheckoutState, holdLines, saveCheckout } from "../checkout-store";
 import type { StepProps } from "../steps";
 import { Confirmed } from "./confirmed";
 import { StripePayment } from "./stripe-payment";
@@ -364,7 +364,7 @@ export function Checkout({ show, fan, checkout, onBackToSeats }: StepProps) {
       />
       <h3>{t.checkout.seats}</h3>
       <ul class="checkout-seats">
-        {state.hold.seat_ids.map((seatId) => (
+        {holdLines(state.hold).map((seatId) => (
           <li key={seatId}>
             <span>{state.seats[seatId]?.label ?? seatId}</span>
           </li>

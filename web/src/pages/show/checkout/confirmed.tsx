@@ -9,12 +9,15 @@ export function Confirmed({ order, show }: { order: Order; show: Show }) {
         {t.checkout.confirmed}
       </h2>
       <ul class="ticket-grid">
-        {order.tickets.map((ticket) => (
-          <li key={ticket.ticket_id} class="ticket-mini">
-            <TicketQr path={ticket.qr_url} label={t.wallet.qr(ticket.seat_id)} />
-            <span>{ticket.seat_id}</span>
-          </li>
-        ))}
+        {order.tickets.map((ticket) => {
+          const place = ticket.seat_id ?? t.picker.gaShort(ticket.section_id, ticket.ga_number ?? 0);
+          return (
+            <li key={ticket.ticket_id} class="ticket-mini">
+              <TicketQr path={ticket.qr_url} label={t.wallet.qr(place)} />
+              <span>{place}</span>
+            </li>
+          );
+        })}
       </ul>
       <p>
         <a class="button primary" href="/me">

@@ -16,7 +16,8 @@ export function BestAvailable({
   busy: boolean;
   onHold: (request: { section_id: string; quantity: number; accessible: boolean }) => void;
 }) {
-  const open = geometry.sections.filter((s) => (sections.get(s.id)?.available ?? 0) > 0);
+  // Standing areas have their own quantity form (general-admission.tsx): no "best seats" there.
+  const open = geometry.sections.filter((s) => s.ga_capacity === undefined && (sections.get(s.id)?.available ?? 0) > 0);
   const [sectionId, setSectionId] = useState(open[0]?.id ?? "");
   const [quantity, setQuantity] = useState(Math.min(2, show.ticket_limit));
   const [accessible, setAccessible] = useState(false);

@@ -7,12 +7,13 @@ import { Loading, ProblemMessage, problemText } from "../../../components/proble
 import { clockTime, money, t } from "../../../i18n";
 import { serverNow } from "../../../lib/server-clock";
 import { newKey } from "../../../lib/storage";
-import { type CheckoutState, saveCheckout } from "../checkout-store";
+import { type CheckoutState, gaLineKey, saveCheckout } from "../checkout-store";
 import { liveAdmission, loadPlace } from "../queue-store";
 import type { StepProps } from "../steps";
 import { WaitlistPanel } from "../waitlist";
 import { knownWaitlists } from "../waitlist-store";
 import { BestAvailable } from "./best-available";
+import { GeneralAdmission } from "./general-admission";
 import { type LiveMessage, useLiveSeatMap } from "./live";
 import { SeatMap } from "./map";
 import { type Filters, type SeatPick, seatPick, seatPlace, sectionTier, tierColour } from "./model";
@@ -112,6 +113,18 @@ export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
     setHoldError(t.picker.taken(taken.map((pick) => pick.short).join(", ")));
   }, [seats]);
   const selectedIds = useMemo(() => new Set(selected.keys()), [selected]);
+  const gaSections = useMemo(() => geometry?.sections.filter((s) => s.ga_capacity !== undefined) ?? [], [geometry]);
+  /** A GA hold is one line at checkout: the section and how many tickets. */
+  const gaPicks = (held: Hold): CheckoutState["seats"] => {
+    if (!held.ga) return {};
+    const name = gaSections.find((s) => s.id === held.ga!.section_id)?.name ?? held.ga.section_id;
+    return {
+      [gaLineKey(held.ga.section_id)]: {
+        label: t.picker.gaLine(name, held.ga.quantity),
+        price_cents: held.price_cents,
+      },
+    };
+  };
   const limitReached = selected.size >= show.ticket_limit;
   const prices = useMemo(
     () => [...new Set(show.price_tiers.map((tier) => tier.price_cents))].sort((a, b) => a - b),
@@ -156,7 +169,7 @@ export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
         headers: admission ? { "admission-token": admission.token } : {},
       });
       intent.current = null;
-      const picks: CheckoutState["seats"] = {};
+      const picks: CheckoutState["seats"] = gaPicks(held);
       for (const seatId of held.seat_ids) {
         const known =
           selected.get(seatId) ?? (seats.get(seatId) && seatPick(geometry, seats.get(seatId)!, show.currency));
@@ -181,7 +194,8 @@ export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
         setHoldError(t.picker.lost(lost.map((id) => selected.get(id)?.short ?? id).join(", ")));
         setRefresh((n) => n + 1);
       } else if (error instanceof ApiProblem && error.code === "insufficient_availability") {
-        setHoldError(t.picker.notEnough);
+        const ga = "section_id" in body && gaSections.some((s) => s.id === body.section_id);
+        setHoldError(ga ? t.picker.gaNotEnough : t.picker.notEnough);
       } else if (error instanceof ApiProblem && error.code.startsWith("admission_")) {
         setHoldError(t.picker.admissionExpired);
         onAdmissionLost();
@@ -205,7 +219,7 @@ export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
 
   /** A waitlist offer is a hold the API made for the fan: it goes to checkout like any other. */
   const takeOffer = (offered: Hold) => {
-    const picks: CheckoutState["seats"] = {};
+    const picks: CheckoutState["seats"] = gaPicks(offered);
     for (const seatId of offered.seat_ids) {
       const place = seatPlace(geometry, seatId);
       picks[seatId] = {
@@ -380,6 +394,7 @@ export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
             </ul>
           </section>
 
+          <GeneralAdmission show={show} sections={gaSections} availability={sections} busy={busy} onHold={hold} />
           <BestAvailable show={show} geometry={geometry} sections={sections} busy={busy} onHold={hold} />
         </aside>
       </div>
