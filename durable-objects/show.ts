@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { GaSections, isGaPlace } from "./ga";
 import { type HoldRow, Holds, isLive, seatIdsOf } from "./holds";
-import { LIVE_BATCH_MS, type LiveBatch, type LiveSeats, type LiveSnapshot, liveFeedCount, liveFeedName } from "./live";
+import { LIVE_BATCH_MS, type LiveBatch, type LiveSnapshot, liveFeedCount, liveFeedName } from "./live";
+import { LiveLog } from "./live-log";
 import { Notices } from "./notices";
 import { migrateShowSchema } from "./schema";
 import { Seats } from "./seats";
@@ -46,8 +47,9 @@ const NOTICE_RETRY_MS = 5_000;
  * seats: each RPC method reads and writes SQLite synchronously, with no `await` between the
  * read and the write of one transition, so a transition is atomic and concurrent requests
  * simply queue behind it. The class is the RPC surface and the alarm; the state lives in its
- * collaborators, each owning its tables: `Seats`, `Holds`, `WaitingRoom`, `Waitlist`,
- * `Notices`. Nothing here knows about HTTP or Postgres.
+ * collaborators, each owning its tables: `Seats` (and `GaSections`, general admission's places
+ * among them), `Holds`, `WaitingRoom`, `Waitlist`, `Notices`, `LiveLog` (the live map's change
+ * log). Nothing here knows about HTTP or Postgres.
  */
 export class ShowDO extends DurableObject<Env> {
   readonly #sql: SqlStorage;
@@ -61,6 +63,7 @@ export class ShowDO extends DurableObject<Env> {
   readonly #room: WaitingRoom;
   readonly #waitlist: Waitlist;
   readonly #notices: Notices;
+  readonly #live: LiveLog;
   /** Server time; replaced only by tests that drive expiry without sleeping. */
   clock: () => number = () => Date.now();
   /** Overlay reads that reached this object (the edge cache in front of it is measured by it). */
@@ -80,6 +83,7 @@ export class ShowDO extends DurableObject<Env> {
     this.#room = new WaitingRoom(ctx.storage, now);
     this.#waitlist = new Waitlist(this.#sql, now);
     this.#notices = new Notices(this.#sql, now);
+    this.#live = new LiveLog(ctx.storage, this.#seats, this.#ga);
     ctx.blockConcurrencyWhile(async () => {
       this.#schemaVersion = migrateShowSchema(ctx.storage);
       this.#alarmAtMs = await ctx.storage.getAlarm();
@@ -722,36 +726,8 @@ export class ShowDO extends DurableObject<Env> {
   publishLive(): LiveBatch | null {
     const config = this.#configRow();
     if (!config) return null;
-    const changes = this.#sql
-      .exec<{ seq: number; seat_id: string; section_id: string; available: number }>(
-        "SELECT seq, seat_id, section_id, available FROM seat_changes ORDER BY seq",
-      )
-      .toArray();
-    if (!changes.length) return null;
-    const prev = this.#publishedSeq();
-    const seq = changes.at(-1)!.seq;
-    const seats: LiveSeats = {};
-    for (const change of changes) {
-      seats[change.section_id] ??= {};
-      // A GA section changes by count only (`sections`): its places are no seats to show.
-      if (this.#ga.has(change.section_id)) continue;
-      seats[change.section_id]![change.seat_id] = change.available ? "available" : "unavailable";
-    }
-    this.ctx.storage.transactionSync(() => {
-      this.#sql.exec("DELETE FROM seat_changes WHERE seq <= ?", seq);
-      this.#sql.exec("UPDATE live_feed SET published_seq = ?", seq);
-    });
-    const batch: LiveBatch = {
-      show_id: config.show_id,
-      prev,
-      seq,
-      as_of_ms: this.clock(),
-      sections: this.#seats
-        .sections()
-        .filter((section) => section.section_id in seats)
-        .map(({ section_id, available }) => ({ section_id, available })),
-      seats,
-    };
+    const batch = this.#live.takeBatch(config.show_id, this.clock());
+    if (!batch) return null;
     for (let i = 0; i < liveFeedCount(this.env); i++) {
       const feed = this.env.FEED.getByName(liveFeedName(config.show_id, i));
       this.ctx.waitUntil(
@@ -763,33 +739,12 @@ export class ShowDO extends DurableObject<Env> {
     return batch;
   }
 
-  /**
-   * The public state for a feed: every section's count, and the seats of `sectionIds`. Its
-   * `seq` covers every change made so far, published or not (a later batch overlapping it
-   * carries the same absolute states, so applying it is harmless).
-   */
+  /** The public state for a feed: every section's count, and the seats of `sectionIds`. */
   liveSnapshot(sectionIds: string[]): LiveSnapshot | null {
     const config = this.#configRow();
     if (!config) return null;
     this.#expireDue(this.clock());
-    const logged = this.#sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM seat_changes").one().seq;
-    const seats: LiveSeats = {};
-    for (const sectionId of sectionIds) {
-      const states: Record<string, "available" | "unavailable"> = {};
-      for (const seat of this.#seats.seatsOfSection(sectionId)) states[seat.seat_id] = seat.status;
-      seats[sectionId] = states;
-    }
-    return {
-      show_id: config.show_id,
-      seq: Math.max(logged ?? 0, this.#publishedSeq()),
-      as_of_ms: this.clock(),
-      sections: this.#seats.sections().map(({ section_id, available }) => ({ section_id, available })),
-      seats,
-    };
-  }
-
-  #publishedSeq(): number {
-    return this.#sql.exec<{ seq: number }>("SELECT published_seq AS seq FROM live_feed").one().seq;
+    return this.#live.snapshot(config.show_id, sectionIds, this.clock());
   }
 
   #armAlarm(at: number) {

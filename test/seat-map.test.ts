@@ -29,4 +29,19 @@ describe("seat map validation", () => {
       ]),
     );
   });
+
+  it("GA places count toward the map's ceiling: each is a row in the Show DO like a seat", () => {
+    const map = SeatMap.parse(demoArenaSeatMap());
+    const ga = (id: string, capacity: number) => ({
+      ...map.sections[0]!,
+      id,
+      name: id,
+      rows: [],
+      ga_capacity: capacity,
+    });
+    expect(seatMapProblems({ ...map, sections: [...map.sections, ga("PIT", 100_000)] })).toEqual([]);
+    expect(seatMapProblems({ ...map, sections: [...map.sections, ga("PIT", 100_000), ga("PIT2", 50_000)] })).toEqual([
+      { path: "sections", message: "152400 seats and GA places is more than the 150000 a map may have" },
+    ]);
+  });
 });
