@@ -83,6 +83,24 @@ describe("database constraints", () => {
     });
   });
 
+  it("a GA place has at most one valid ticket, and a ticket is a seat or a GA place, never both or neither", async () => {
+    await withDatabase(env, async (db) => {
+      const show = await draftShow(db);
+      const ga = (n: number | null, extra: object = {}) =>
+        ticket(show, null as unknown as string, { seatId: null, gaSectionId: "PIT", gaNumber: n, ...extra });
+      expect(await sqlState(db.insert(tickets).values(ga(1)))).toBe("ok");
+      expect(await sqlState(db.insert(tickets).values(ga(1)))).toBe("23505");
+      expect(await sqlState(db.insert(tickets).values(ga(2)))).toBe("ok");
+      // The same number in another section is another place.
+      expect(await sqlState(db.insert(tickets).values(ga(1, { gaSectionId: "PIT2" })))).toBe("ok");
+      expect(await sqlState(db.insert(tickets).values(ga(0)))).toBe("23514");
+      // No seat and no number: not a place at all (its place_id would be null).
+      expect(await sqlState(db.insert(tickets).values(ga(null)))).toBe("23502");
+      expect(await sqlState(db.insert(tickets).values(ga(3, { seatId: "FLA-9-9" })))).toBe("23514");
+      expect(await sqlState(db.insert(tickets).values(ticket(show, "FLA-9-8", { gaSectionId: "PIT" })))).toBe("23514");
+    });
+  });
+
   it("checks reject impossible values", async () => {
     await withDatabase(env, async (db) => {
       const show = await draftShow(db);
