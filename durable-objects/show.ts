@@ -67,6 +67,8 @@ export class ShowDO extends DurableObject<Env> {
   arrivalBatches = 0;
   /** The pending live publication: seat changes within LIVE_BATCH_MS go out as one batch. */
   #liveTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the last batch went out (this instance's clock; 0 after a restart). */
+  #livePublishedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -673,14 +675,19 @@ export class ShowDO extends DurableObject<Env> {
   // ── live seat map ──────────────────────────────────────────────────────────────────────
 
   /**
-   * Seats moved (the trigger logged them): publish within LIVE_BATCH_MS. Only arms a timer, so
-   * a transition pays nothing for watchers, and a burst of holds becomes one batch.
+   * Seats moved (the trigger logged them): publish at most once per LIVE_BATCH_MS. Only arms a
+   * timer, so a transition pays nothing for watchers. A change after a quiet spell goes out as
+   * soon as this request's work is done (a zero timer: whatever else this turn changes joins
+   * it); during a burst the next batch waits out the rest of the interval and carries
+   * everything since the last one.
    */
   #seatsChanged() {
-    this.#liveTimer ??= setTimeout(() => {
+    if (this.#liveTimer) return;
+    const wait = Math.max(0, this.#livePublishedAt + LIVE_BATCH_MS - Date.now());
+    this.#liveTimer = setTimeout(() => {
       this.#liveTimer = null;
       this.publishLive();
-    }, LIVE_BATCH_MS);
+    }, wait);
   }
 
   /**
@@ -699,6 +706,7 @@ export class ShowDO extends DurableObject<Env> {
       )
       .toArray();
     if (!changes.length) return null;
+    this.#livePublishedAt = Date.now();
     const prev = this.#publishedSeq();
     const seq = changes.at(-1)!.seq;
     const seats: LiveSeats = {};
