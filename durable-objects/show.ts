@@ -12,6 +12,7 @@ import type {
   HoldOutcome,
   HoldRequest,
   HoldView,
+  Inventory,
   OrganizerSeat,
   PollOutcome,
   QueueArrival,
@@ -72,6 +73,10 @@ export class ShowDO extends DurableObject<Env> {
   arrivalBatches = 0;
   /** The pending live publication: seat changes within LIVE_BATCH_MS go out as one batch. */
   #liveTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the last batch went out (this instance's clock; 0 after a restart). */
+  #livePublishedAt = 0;
+  /** The inventory the last batch carried (null after a restart: the next batch says it again). */
+  #liveInventory: Inventory | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -706,14 +711,19 @@ export class ShowDO extends DurableObject<Env> {
   // ── live seat map ──────────────────────────────────────────────────────────────────────
 
   /**
-   * Seats moved (the trigger logged them): publish within LIVE_BATCH_MS. Only arms a timer, so
-   * a transition pays nothing for watchers, and a burst of holds becomes one batch.
+   * Seats moved (the trigger logged them): publish at most once per LIVE_BATCH_MS. Only arms a
+   * timer, so a transition pays nothing for watchers. A change after a quiet spell goes out as
+   * soon as this request's work is done (a zero timer: whatever else this turn changes joins
+   * it); during a burst the next batch waits out the rest of the interval and carries
+   * everything since the last one.
    */
   #seatsChanged() {
-    this.#liveTimer ??= setTimeout(() => {
+    if (this.#liveTimer) return;
+    const wait = Math.max(0, this.#livePublishedAt + LIVE_BATCH_MS - Date.now());
+    this.#liveTimer = setTimeout(() => {
       this.#liveTimer = null;
       this.publishLive();
-    }, LIVE_BATCH_MS);
+    }, wait);
   }
 
   /**
@@ -726,8 +736,11 @@ export class ShowDO extends DurableObject<Env> {
   publishLive(): LiveBatch | null {
     const config = this.#configRow();
     if (!config) return null;
-    const batch = this.#live.takeBatch(config.show_id, this.clock());
+    const inventory = inventoryOf(this.#seats.counts());
+    const batch = this.#live.takeBatch(config.show_id, this.clock(), inventory, inventory !== this.#liveInventory);
     if (!batch) return null;
+    this.#livePublishedAt = Date.now();
+    this.#liveInventory = inventory;
     for (let i = 0; i < liveFeedCount(this.env); i++) {
       const feed = this.env.FEED.getByName(liveFeedName(config.show_id, i));
       this.ctx.waitUntil(
@@ -744,7 +757,7 @@ export class ShowDO extends DurableObject<Env> {
     const config = this.#configRow();
     if (!config) return null;
     this.#expireDue(this.clock());
-    return this.#live.snapshot(config.show_id, sectionIds, this.clock());
+    return this.#live.snapshot(config.show_id, sectionIds, this.clock(), inventoryOf(this.#seats.counts()));
   }
 
   #armAlarm(at: number) {
