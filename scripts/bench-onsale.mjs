@@ -73,6 +73,7 @@ if (args.help) {
   console.log(`npm run bench:onsale -- [options]
   --quick                  a smoke run: 360 seats, 3,000 fans, short race (< 2 minutes)
   --seats 50000            stadium capacity (sections of 25 rows × 40 seats)
+  --ga 2000                general-admission floor sold by quantity (quick: 60; 0: none)
   --fans 100000            simulated fans
   --blocked-share 0.01     seats the organizer blocks before the sale (production kills)
   --admit-per-minute N     waiting-room admission rate (default sized to this machine, see README)
