@@ -29,6 +29,11 @@ const methodsText = (byMethod, items = {}) =>
     .map(([k, v]) => `${k} ${fmt(v)}${items[k] ? ` (${fmt(items[k])} items)` : ""}`)
     .join(", ") || "none";
 
+/** The Worker's workerd: one process with the objects, or (--split) the Worker's own. */
+const workerCores = (r) => r.cpu?.cores?.["workerd (worker + DO)"] ?? r.cpu?.cores?.["workerd (worker)"];
+/** The objects' workerd under --split (none otherwise). */
+const doCores = (r) => r.cpu?.cores?.["workerd (DO)"];
+
 // ── 1. throughput ────────────────────────────────────────────────────────────────────────
 
 function summarizeThroughput(result) {
@@ -39,7 +44,8 @@ function summarizeThroughput(result) {
     const row = { connections };
     for (const kind of kinds) {
       const runs = cells.filter((c) => c.kind === kind && c.connections === connections);
-      const worker = runs.map((r) => r.cpu?.cores?.["workerd (worker + DO)"]);
+      const worker = runs.map(workerCores);
+      const objects = runs.map(doCores);
       const driven = runs.map((r) => pollDriven(r.do_calls));
       const byMethod = {};
       for (const d of driven) for (const [k, v] of Object.entries(d.byMethod)) byMethod[k] = (byMethod[k] ?? 0) + v;
@@ -61,6 +67,10 @@ function summarizeThroughput(result) {
         // Isolate CPU per answered request, from /proc: cores busy ÷ requests per second.
         worker_us_per_request: median(
           runs.map((r, i) => (worker[i] && r.ok_per_s ? (worker[i] / r.ok_per_s) * 1e6 : null)),
+        ),
+        // Split stack (--split): the objects' process, apart.
+        do_us_per_request: median(
+          runs.map((r, i) => (objects[i] && r.ok_per_s ? (objects[i] / r.ok_per_s) * 1e6 : null)),
         ),
         loadgen_cores: median(runs.map((r) => r.cpu?.cores?.["load generator"])),
         machine_cores: median(runs.map((r) => r.cpu?.machine_cores)),
@@ -124,7 +134,8 @@ function summarizeStorm(result) {
     const row = { connections };
     for (const kind of ["join", "noop"]) {
       const runs = cells.filter((c) => c.kind === kind && c.connections === connections);
-      const worker = runs.map((r) => r.cpu?.cores?.["workerd (worker + DO)"]);
+      const worker = runs.map(workerCores);
+      const objects = runs.map(doCores);
       row[kind] = {
         runs: runs.length,
         ok_per_s: median(runs.map((r) => r.ok_per_s)),
@@ -138,6 +149,10 @@ function summarizeStorm(result) {
         worker_cores: median(worker),
         worker_us_per_request: median(
           runs.map((r, i) => (worker[i] && r.ok_per_s ? (worker[i] / r.ok_per_s) * 1e6 : null)),
+        ),
+        // Split stack (--split): the objects' process, apart.
+        do_us_per_request: median(
+          runs.map((r, i) => (objects[i] && r.ok_per_s ? (objects[i] / r.ok_per_s) * 1e6 : null)),
         ),
         loadgen_cores: median(runs.map((r) => r.cpu?.cores?.["load generator"])),
         machine_cores: median(runs.map((r) => r.cpu?.machine_cores)),
@@ -525,7 +540,7 @@ function bounds(result, s) {
   }
   if (result.join) {
     out.push(
-      `The fans taking their places (answered at the edge): ${fmt(result.join.ok_per_s)}/s at ${result.options.joinConcurrency} in flight, p50 ${fmt(result.join.latency_ms.p50)} ms, with the isolate at ${fmt(result.join.cpu?.cores?.["workerd (worker + DO)"], 2)} cores; DO calls ${methodsText(result.join.do_calls_all ?? {})}.`,
+      `The fans taking their places (answered at the edge): ${fmt(result.join.ok_per_s)}/s at ${result.options.joinConcurrency} in flight, p50 ${fmt(result.join.latency_ms.p50)} ms, with the isolate at ${fmt(workerCores(result.join), 2)} cores; DO calls ${methodsText(result.join.do_calls_all ?? {})}.`,
     );
   }
   return out;
