@@ -34,6 +34,12 @@ const workerCores = (r) => r.cpu?.cores?.["workerd (worker + DO)"] ?? r.cpu?.cor
 /** The objects' workerd under --split (none otherwise). */
 const doCores = (r) => r.cpu?.cores?.["workerd (DO)"];
 
+/** --split: the objects' process CPU per answer, apart from the Worker's. */
+const splitText = (noop, kind, name) =>
+  kind.do_us_per_request == null
+    ? ""
+    : `; with the objects in their own process, the Worker's process spent that and the objects' ${fmt(kind.do_us_per_request)} µs per ${name} (${fmt(noop.do_us_per_request ?? 0)} per no-op request)`;
+
 // ── 1. throughput ────────────────────────────────────────────────────────────────────────
 
 function summarizeThroughput(result) {
@@ -471,7 +477,7 @@ function bounds(result, s) {
     `Throughput: the Worker and the Show DO share one workerd isolate here — one JavaScript thread — and it is the limit at every level: ${levels
       .map(
         (r) =>
-          `at ${r.connections} connections it used ${fmt(r.noop.worker_cores, 2)} cores for ${fmt(r.noop.ok_per_s)} no-op req/s and ${fmt(r.poll.worker_cores, 2)} for ${fmt(r.poll.ok_per_s)} polls/s, i.e. ${fmt(r.noop.worker_us_per_request)} vs ${fmt(r.poll.worker_us_per_request)} µs of isolate CPU per answer (${fmt(r.poll.worker_us_per_request / r.noop.worker_us_per_request, 2)}×)`,
+          `at ${r.connections} connections it used ${fmt(r.noop.worker_cores, 2)} cores for ${fmt(r.noop.ok_per_s)} no-op req/s and ${fmt(r.poll.worker_cores, 2)} for ${fmt(r.poll.ok_per_s)} polls/s, i.e. ${fmt(r.noop.worker_us_per_request)} vs ${fmt(r.poll.worker_us_per_request)} µs of isolate CPU per answer (${fmt(r.poll.worker_us_per_request / r.noop.worker_us_per_request, 2)}×)${splitText(r.noop, r.poll, "poll")}`,
       )
       .join(
         "; ",
@@ -516,7 +522,7 @@ function bounds(result, s) {
       `Join storm: answered at the edge (fan token verified, body validated, the room status from the isolate's one-second cache, a key drawn, the ticket signed; the DO learns of the arrivals in batches: per isolate every 250 ms, through the location's door once a second where the code has one), so joins/s are bounded by the same one thread as the no-op route: ${st.levels
         .map(
           (r) =>
-            `at ${r.connections} connections ${fmt(r.join.worker_cores, 2)} cores for ${fmt(r.join.ok_per_s)} joins/s vs ${fmt(r.noop.worker_cores, 2)} for ${fmt(r.noop.ok_per_s)} no-op req/s, i.e. ${fmt(r.join.worker_us_per_request)} vs ${fmt(r.noop.worker_us_per_request)} µs of isolate CPU per answer`,
+            `at ${r.connections} connections ${fmt(r.join.worker_cores, 2)} cores for ${fmt(r.join.ok_per_s)} joins/s vs ${fmt(r.noop.worker_cores, 2)} for ${fmt(r.noop.ok_per_s)} no-op req/s, i.e. ${fmt(r.join.worker_us_per_request)} vs ${fmt(r.noop.worker_us_per_request)} µs of isolate CPU per answer${splitText(r.noop, r.join, "join")}`,
         )
         .join(
           "; ",
