@@ -442,7 +442,19 @@ export class ShowDO extends DurableObject<Env> {
    * waiting room is on, a fan needs a live admission unless the whole show is sold out (then the
    * queue has no turn to give, and tells everyone in line to join the waitlist instead).
    */
-  joinWaitlist(fanId: string, email: string | null, quantity: number, sectionId: string | null): WaitlistOutcome {
+  /**
+   * With the waiting room on, the waitlist is a door too: the fan must be admitted now, or (once
+   * the show is sold out) hold a queue ticket for this show (`inLine`, checked at the edge: a
+   * ticket is only given after the join's bot check). Otherwise a bot farm that never queued
+   * could take the first claim on every returned seat.
+   */
+  joinWaitlist(
+    fanId: string,
+    email: string | null,
+    quantity: number,
+    sectionId: string | null,
+    inLine = false,
+  ): WaitlistOutcome {
     const config = this.#configRow();
     if (!config) return { ok: false, code: "show_not_found" };
     if (config.status === "cancelled") return { ok: false, code: "show_cancelled" };
@@ -455,7 +467,7 @@ export class ShowDO extends DurableObject<Env> {
       return { ok: true, entry: existing };
     this.#expireDue(now);
     const showSoldOut = inventoryOf(this.#seats.counts()) === "sold_out";
-    if (this.#room.config().enabled && !showSoldOut && !this.#room.admissionOf(fanId))
+    if (this.#room.config().enabled && !(showSoldOut && inLine) && !this.#room.admissionOf(fanId))
       return { ok: false, code: "admission_required" };
     const counts = this.#seats.counts(sectionId);
     if (counts.available > 0 || counts.held > 0) return { ok: false, code: "not_sold_out" };
