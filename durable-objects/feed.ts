@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import type { LiveBatch, LiveSeats, LiveSnapshot } from "./live";
+import type { Inventory } from "./types";
 
 // One of a show's few feed objects (durable-objects/live.ts names them): it holds a few thousand
 // fans' sockets for the live seat map and fans each batch the Show DO publishes out to them, so
@@ -28,6 +29,7 @@ type Subscription = { sections: string[] };
 type SseClient = Subscription & { writer: WritableStreamDefaultWriter<Uint8Array> };
 type State = {
   seq: number;
+  inventory: Inventory;
   sections: Map<string, number>;
   seats: Map<string, Record<string, LiveSeats[string][string]>>;
 };
@@ -42,6 +44,11 @@ export class FeedDO extends DurableObject<Env> {
   #recent: LiveBatch[] = [];
   /** SSE streams cannot hibernate: while one is open, the object stays in memory. */
   #sse = new Set<SseClient>();
+  /**
+   * Each socket's subscription as read from its attachment, kept while the object is awake:
+   * deserializing thousands of attachments on every batch was most of a fan-out's cost.
+   */
+  #subscriptions = new WeakMap<WebSocket, string[]>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -69,6 +76,7 @@ export class FeedDO extends DurableObject<Env> {
       const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
       this.ctx.acceptWebSocket(server);
       server.serializeAttachment({ sections } satisfies Subscription);
+      this.#subscriptions.set(server, sections);
       for (const message of first) server.send(message);
       return new Response(null, { status: 101, webSocket: client });
     }
@@ -94,6 +102,7 @@ export class FeedDO extends DurableObject<Env> {
       return ws.close(1008, 'expected {"type":"subscribe","sections":[section ids, at most 20]}');
     }
     ws.serializeAttachment({ sections: parsed.sections } satisfies Subscription);
+    this.#subscriptions.set(ws, parsed.sections);
     const snapshot = await this.#snapshotFor(parsed.sections);
     if (snapshot) ws.send(snapshot);
   }
@@ -139,9 +148,8 @@ export class FeedDO extends DurableObject<Env> {
     };
     let delivered = 0;
     for (const ws of this.ctx.getWebSockets()) {
-      const subscription = ws.deserializeAttachment() as Subscription | null;
       try {
-        ws.send(messageFor(subscription?.sections ?? []));
+        ws.send(messageFor(this.#sectionsOf(ws)));
         delivered++;
       } catch {
         // A socket closing meanwhile: its close handler finishes it.
@@ -198,6 +206,7 @@ export class FeedDO extends DurableObject<Env> {
     }
     this.#state = {
       seq: snapshot.seq,
+      inventory: snapshot.inventory,
       sections: new Map(snapshot.sections.map((s) => [s.section_id, s.available])),
       seats: new Map(Object.entries(snapshot.seats)),
     };
@@ -208,6 +217,7 @@ export class FeedDO extends DurableObject<Env> {
   #apply(batch: LiveBatch) {
     const state = this.#state;
     if (!state || batch.seq <= state.seq) return;
+    state.inventory = batch.inventory;
     for (const section of batch.sections) state.sections.set(section.section_id, section.available);
     for (const [sectionId, seats] of Object.entries(batch.seats)) {
       const kept = state.seats.get(sectionId);
@@ -220,14 +230,11 @@ export class FeedDO extends DurableObject<Env> {
   async #resnapshotAll(): Promise<number> {
     this.#state = null;
     const sockets = this.ctx.getWebSockets();
-    const subscriptions = [
-      ...sockets.map((ws) => (ws.deserializeAttachment() as Subscription | null)?.sections ?? []),
-      ...[...this.#sse].map((sse) => sse.sections),
-    ];
+    const subscriptions = [...sockets.map((ws) => this.#sectionsOf(ws)), ...[...this.#sse].map((sse) => sse.sections)];
     if (!(await this.#load([...new Set(subscriptions.flat())]))) return 0;
     let delivered = 0;
     for (const ws of sockets) {
-      const sections = (ws.deserializeAttachment() as Subscription | null)?.sections ?? [];
+      const sections = this.#sectionsOf(ws);
       try {
         ws.send(JSON.stringify(snapshotMessage(this.#showId!, this.#state!, sections)));
         delivered++;
@@ -238,6 +245,16 @@ export class FeedDO extends DurableObject<Env> {
       delivered++;
     }
     return delivered;
+  }
+
+  /** The sections a socket watches: from memory, or (after hibernation) its attachment. */
+  #sectionsOf(ws: WebSocket): string[] {
+    let sections = this.#subscriptions.get(ws);
+    if (sections === undefined) {
+      sections = (ws.deserializeAttachment() as Subscription | null)?.sections ?? [];
+      this.#subscriptions.set(ws, sections);
+    }
+    return sections;
   }
 
   async #writeSse(sse: SseClient, message: string) {
@@ -271,6 +288,7 @@ function deltaMessage(batch: LiveBatch, sections: string[]) {
     prev: batch.prev,
     seq: batch.seq,
     as_of_ms: batch.as_of_ms,
+    inventory: batch.inventory,
     sections: batch.sections,
     ...(seats ? { seats } : {}),
   };
@@ -284,6 +302,7 @@ function snapshotMessage(showId: string, state: State, sections: string[]) {
     show_id: showId,
     seq: state.seq,
     as_of_ms: Date.now(),
+    inventory: state.inventory,
     sections: [...state.sections].map(([section_id, available]) => ({ section_id, available })),
     ...(sections.length ? { seats } : {}),
   };

@@ -10,6 +10,7 @@ import type {
   HoldOutcome,
   HoldRequest,
   HoldView,
+  Inventory,
   OrganizerSeat,
   PollOutcome,
   QueueArrival,
@@ -67,6 +68,10 @@ export class ShowDO extends DurableObject<Env> {
   arrivalBatches = 0;
   /** The pending live publication: seat changes within LIVE_BATCH_MS go out as one batch. */
   #liveTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the last batch went out (this instance's clock; 0 after a restart). */
+  #livePublishedAt = 0;
+  /** The inventory the last batch carried (null after a restart: the next batch says it again). */
+  #liveInventory: Inventory | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -673,14 +678,19 @@ export class ShowDO extends DurableObject<Env> {
   // ── live seat map ──────────────────────────────────────────────────────────────────────
 
   /**
-   * Seats moved (the trigger logged them): publish within LIVE_BATCH_MS. Only arms a timer, so
-   * a transition pays nothing for watchers, and a burst of holds becomes one batch.
+   * Seats moved (the trigger logged them): publish at most once per LIVE_BATCH_MS. Only arms a
+   * timer, so a transition pays nothing for watchers. A change after a quiet spell goes out as
+   * soon as this request's work is done (a zero timer: whatever else this turn changes joins
+   * it); during a burst the next batch waits out the rest of the interval and carries
+   * everything since the last one.
    */
   #seatsChanged() {
-    this.#liveTimer ??= setTimeout(() => {
+    if (this.#liveTimer) return;
+    const wait = Math.max(0, this.#livePublishedAt + LIVE_BATCH_MS - Date.now());
+    this.#liveTimer = setTimeout(() => {
       this.#liveTimer = null;
       this.publishLive();
-    }, LIVE_BATCH_MS);
+    }, wait);
   }
 
   /**
@@ -693,16 +703,29 @@ export class ShowDO extends DurableObject<Env> {
   publishLive(): LiveBatch | null {
     const config = this.#configRow();
     if (!config) return null;
-    const changes = this.#sql
-      .exec<{ seq: number; seat_id: string; section_id: string; available: number }>(
-        "SELECT seq, seat_id, section_id, available FROM seat_changes ORDER BY seq",
-      )
-      .toArray();
-    if (!changes.length) return null;
+    const readChanges = () =>
+      this.#sql
+        .exec<{ seq: number; seat_id: string; section_id: string; available: number }>(
+          "SELECT seq, seat_id, section_id, available FROM seat_changes ORDER BY seq",
+        )
+        .toArray();
+    let changes = readChanges();
+    const inventory = inventoryOf(this.#seats.counts());
+    if (!changes.length && inventory === this.#liveInventory) return null;
+    if (!changes.length) {
+      // No seat changed its public state, but what the show has left did (the last held seats
+      // were sold: sold out). The batch needs a sequence number of its own: a marker row takes
+      // the next one, and carries no seat.
+      this.#sql.exec("INSERT INTO seat_changes (seat_id, section_id, available) VALUES ('', '', 0)");
+      changes = readChanges();
+    }
+    this.#livePublishedAt = Date.now();
+    this.#liveInventory = inventory;
     const prev = this.#publishedSeq();
     const seq = changes.at(-1)!.seq;
     const seats: LiveSeats = {};
     for (const change of changes) {
+      if (change.seat_id === "") continue;
       seats[change.section_id] ??= {};
       seats[change.section_id]![change.seat_id] = change.available ? "available" : "unavailable";
     }
@@ -715,6 +738,7 @@ export class ShowDO extends DurableObject<Env> {
       prev,
       seq,
       as_of_ms: this.clock(),
+      inventory,
       sections: this.#seats
         .sections()
         .filter((section) => section.section_id in seats)
@@ -752,6 +776,7 @@ export class ShowDO extends DurableObject<Env> {
       show_id: config.show_id,
       seq: Math.max(logged ?? 0, this.#publishedSeq()),
       as_of_ms: this.clock(),
+      inventory: inventoryOf(this.#seats.counts()),
       sections: this.#seats.sections().map(({ section_id, available }) => ({ section_id, available })),
       seats,
     };
