@@ -486,7 +486,7 @@ function bounds(result) {
       continue;
     }
     if (s.target === "split") {
-      out.push(splitLine(s, k, perReq, f));
+      out.push(splitLine(s, k, f));
       if (s.profile) out.push(...splitProfileLines(s.profile, f));
       continue;
     }
@@ -535,7 +535,7 @@ function usPerRequest(kindRow, label) {
  * holds/s one show can serve (its object is one thread), and what the Worker spends per hold;
  * and target 2's ratio with the objects out of the Worker's process.
  */
-function splitLine(s, k, perReq, f) {
+function splitLine(s, k, f) {
   const w = { noopDo: usPerRequest(k["noop-do"], "workerd (worker)"), hold: usPerRequest(k.hold, "workerd (worker)") };
   const d = { noopDo: usPerRequest(k["noop-do"], "workerd (DO)"), hold: usPerRequest(k.hold, "workerd (DO)") };
   const both = { noopDo: w.noopDo + d.noopDo, hold: w.hold + d.hold };

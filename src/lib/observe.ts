@@ -84,7 +84,8 @@ export function logEvent(event: string, fields: Fields = {}, level: "info" | "wa
   };
   add("request_id", context?.requestId);
   // One trace per invocation: read once per request (the runtime's span lookup is not free).
-  add("trace_id", context ? (context.traceId ??= traceId() ?? "") || undefined : traceId());
+  if (context && context.traceId === undefined) context.traceId = traceId() ?? "";
+  add("trace_id", context ? context.traceId || undefined : traceId());
   add("route", context?.route);
   add("show_id", context?.showId);
   add("fan", context?.fanHash);
