@@ -474,7 +474,7 @@ function bounds(result, s) {
   const levels = s.throughput.levels;
   const h = levels.find((r) => r.connections === s.throughput.headline.polls_connections);
   out.push(
-    `Throughput: the Worker and the Show DO share one workerd isolate here — one JavaScript thread — and it is the limit at every level: ${levels
+    `Throughput: ${result.options.split ? "the Worker has a workerd process of its own here (--split: the objects run in another), and its one JavaScript thread" : "the Worker and the Show DO share one workerd isolate here — one JavaScript thread — and it"} is the limit at every level: ${levels
       .map(
         (r) =>
           `at ${r.connections} connections it used ${fmt(r.noop.worker_cores, 2)} cores for ${fmt(r.noop.ok_per_s)} no-op req/s and ${fmt(r.poll.worker_cores, 2)} for ${fmt(r.poll.ok_per_s)} polls/s, i.e. ${fmt(r.noop.worker_us_per_request)} vs ${fmt(r.poll.worker_us_per_request)} µs of isolate CPU per answer (${fmt(r.poll.worker_us_per_request / r.noop.worker_us_per_request, 2)}×)${splitText(r.noop, r.poll, "poll")}`,
@@ -526,7 +526,7 @@ function bounds(result, s) {
         )
         .join(
           "; ",
-        )}. That isolate time includes the DO's own work on the batches here (one thread for both; in production the DO has its own). The machine was ${fmt(hr.join.machine_cores, 2)} of ${result.machine.cores} cores busy (load generator ${fmt(hr.join.loadgen_cores, 2)}, outside ${fmt(hr.join.outside_cores, 2)}). DO calls during the storm cells: ${methodsText(h.do_calls_by_method)} for ${fmt(h.joins)} joins = ${fmt(h.do_calls_per_join, 4)} per join.`,
+        )}.${result.options.split ? "" : " That isolate time includes the DO's own work on the batches here (one thread for both; in production the DO has its own)."} The machine was ${fmt(hr.join.machine_cores, 2)} of ${result.machine.cores} cores busy (load generator ${fmt(hr.join.loadgen_cores, 2)}, outside ${fmt(hr.join.outside_cores, 2)}). DO calls during the storm cells: ${methodsText(h.do_calls_by_method)} for ${fmt(h.joins)} joins = ${fmt(h.do_calls_per_join, 4)} per join.`,
     );
     if (result.profile?.join) {
       const p = result.profile;
