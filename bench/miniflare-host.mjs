@@ -3,7 +3,8 @@
 //
 //   node bench/miniflare-host.mjs <config.json>
 //
-// config: { scriptPath, port, persistTo, bindings, ratelimits?, logRequests, inspectorPort? }. The worker options come from
+// config: { scriptPath, port, persistTo, bindings, ratelimits?, logRequests, inspectorPort?, role?,
+// registryPath? }. The worker options come from
 // wrangler.toml through wrangler's own `unstable_getMiniflareWorkerOptions` (the bindings, the
 // Durable Object class and its SQLite storage, the KV namespace, the Rate Limiting bindings,
 // compatibility date and flags), with the script replaced by the bundle `wrangler deploy --dry-run`
@@ -29,15 +30,33 @@ const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wr
 // Only what this Worker uses: the rest of the generated options are empty or dev-only.
 const { compatibilityDate, compatibilityFlags, bindings, kvNamespaces, durableObjects, ratelimits } = workerOptions;
 
+// `role` splits the stack over two workerd processes, as production splits it over isolates
+// (usually machines): "do" serves the Durable Objects (the same bundle, named `onsale-do`, its
+// fetch handler unused), "worker" serves the Worker with every Durable Object binding pointing at
+// `onsale-do` (`scriptName`). Miniflare resolves such a binding through its dev registry (a
+// directory both processes share): a proxy object in the Worker's process forwards each call
+// over workerd's debug port to the real object in the other process. No role: one process,
+// the Worker and its objects in one isolate.
+const role = config.role ?? "both";
+const DO_SCRIPT = "onsale-do";
+const objects =
+  role === "worker"
+    ? Object.fromEntries(Object.entries(durableObjects).map(([name, o]) => [name, { ...o, scriptName: DO_SCRIPT }]))
+    : durableObjects;
+const registry =
+  role === "both"
+    ? { enableDevRegistry: false }
+    : { enableDevRegistry: true, unsafeDevRegistryPath: config.registryPath };
+
 const mf = new Miniflare(
   convertV4MiniflareOptions({
     workers: [
       {
-        name: "onsale",
+        name: role === "do" ? DO_SCRIPT : "onsale",
         compatibilityDate,
         compatibilityFlags,
         kvNamespaces,
-        durableObjects,
+        durableObjects: objects,
         ratelimits: config.ratelimits ?? ratelimits,
         modules: true,
         scriptPath: config.scriptPath,
@@ -50,7 +69,7 @@ const mf = new Miniflare(
     ...(config.inspectorPort ? { inspectorPort: config.inspectorPort } : {}),
     resourcePersistencePath: config.persistTo,
     logRequests: Boolean(config.logRequests),
-    enableDevRegistry: false,
+    ...registry,
     cf: false,
     log: new Log(LogLevel.WARN),
   }),

@@ -43,6 +43,7 @@ import {
   startWrangler,
   wranglerVars,
 } from "../bench/lib/stack.mjs";
+import { writeCountingBundle } from "../bench/waiting-room/counting-bundle.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -69,7 +70,9 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(`npm run bench:holds -- [options]
-  --targets wrangler,miniflare  stacks to drive (default both; started and stopped here)
+  --targets wrangler,miniflare  stacks to drive (default both; started and stopped here); \`split\`:
+                                workerd directly with the Worker and the Durable Objects in two
+                                processes (the DO's own CPU per hold, the holds/s ceiling per show)
   --url URL                     drive a running stack instead (needs its organizer key:
                                 --organizer-key, ONSALE_DEV_ORGANIZER_KEY or .data/dev-organizer-key;
                                 fan tokens: --fan-secret, FAN_JWT_SECRET, .data/dev-fan-jwt-secret,
@@ -406,19 +409,28 @@ async function profileTarget(target, show, connections) {
   const out = { connections, duration_s: durationS };
   for (const kind of ["noop-do", "hold"]) {
     let session = null;
+    let doSession = null;
     let raw = null;
+    let doRaw = null;
     const cell = await runCell(target, show, kind, connections, durationS, {
       onStart: async () => {
         session = await startProfile(target.inspector);
+        // Split stack: the objects' isolate, profiled over the same window.
+        if (target.doInspector) doSession = await startProfile(target.doInspector);
       },
       onDone: async () => {
         raw = await session?.stop();
+        doRaw = await doSession?.stop();
       },
     });
     if (!raw) throw new Error("the CPU profile did not complete");
     out[kind] = { ok_per_s: cell.ok_per_s, ...summarizeProfile(raw, target.bundle, { requests: cell.ok }) };
+    if (doRaw) {
+      out.do ??= {};
+      out.do[kind] = { ok_per_s: cell.ok_per_s, ...summarizeProfile(doRaw, target.bundle, { requests: cell.ok }) };
+    }
     log(
-      `[${target.name}] profile ${kind} c=${connections}: ${cell.ok_per_s.toFixed(0)}/s, isolate busy ${(out[kind].busy_fraction * 100).toFixed(0)}%, ${out[kind].busy_us_per_request.toFixed(0)} µs busy per request`,
+      `[${target.name}] profile ${kind} c=${connections}: ${cell.ok_per_s.toFixed(0)}/s, isolate busy ${(out[kind].busy_fraction * 100).toFixed(0)}%, ${out[kind].busy_us_per_request.toFixed(0)} µs busy per request${out.do?.[kind] ? `; DO isolate busy ${(out.do[kind].busy_fraction * 100).toFixed(0)}%, ${out.do[kind].busy_us_per_request.toFixed(0)} µs per request` : ""}`,
     );
   }
   return out;
@@ -473,6 +485,11 @@ function bounds(result) {
       );
       continue;
     }
+    if (s.target === "split") {
+      out.push(splitLine(s, k, f));
+      if (s.profile) out.push(...splitProfileLines(s.profile, f));
+      continue;
+    }
     out.push(
       `${s.label}: at the knee (${s.knee.connections} connections) the machine was ${f(k.hold.machine_cores, 2)} of ${coreCount} cores busy during holds (${split}; outside the bench ${f(k.hold.outside_cores, 2)})${saturated ? " — the cores are saturated, shared by the server, the load generator and whatever else runs on the machine" : ""}. The Worker and the Show DO run in one isolate (one JS thread), which used ${f(worker, 2)} cores. Server CPU per request: no-op ${f(perReq.noop)} µs, no-op DO round trip ${f(perReq.noopDo)} µs, hold ${f(perReq.hold)} µs (${f(perReq.hold / perReq.noopDo, 1)}× the round trip) — throughput follows that ratio.${doCost ? ` The DO's own hold() (${f(doCost.hold_us)} µs) is ${f((doCost.hold_us / perReq.hold) * 100 || 0)}% of it.` : ""}`,
     );
@@ -505,6 +522,52 @@ function bounds(result) {
     );
   }
   return out;
+}
+
+/** CPU µs per successful request of one process group (split stack: "workerd (worker)", "workerd (DO)"). */
+function usPerRequest(kindRow, label) {
+  const cores = kindRow.cpu_cores[label];
+  return kindRow.ok_per_s && cores !== undefined ? (cores / kindRow.ok_per_s) * 1e6 : null;
+}
+
+/**
+ * The split stack's two figures (issue 16, target 6): what one show's DO spends per hold, so the
+ * holds/s one show can serve (its object is one thread), and what the Worker spends per hold;
+ * and target 2's ratio with the objects out of the Worker's process.
+ */
+function splitLine(s, k, f) {
+  const w = { noopDo: usPerRequest(k["noop-do"], "workerd (worker)"), hold: usPerRequest(k.hold, "workerd (worker)") };
+  const d = { noopDo: usPerRequest(k["noop-do"], "workerd (DO)"), hold: usPerRequest(k.hold, "workerd (DO)") };
+  const both = { noopDo: w.noopDo + d.noopDo, hold: w.hold + d.hold };
+  s.split = {
+    connections: s.knee.connections,
+    worker_us: w,
+    do_us: d,
+    worker_plus_do_us: both,
+    ratio_hold_to_noop_do: both.hold / both.noopDo,
+    do_ceiling_holds_per_s: 1e6 / d.hold,
+    do_cores_during_holds: k.hold.cpu_cores["workerd (DO)"],
+  };
+  return `${s.label}, at the knee (${s.knee.connections} connections): CPU per hold — Worker process ${f(w.hold)} µs (no-op DO round trip ${f(w.noopDo)} µs), DO process ${f(d.hold)} µs (no-op ${f(d.noopDo)} µs); Worker + DO ${f(both.hold)} vs ${f(both.noopDo)} µs = ${f(both.hold / both.noopDo, 2)}× the no-op round trip (target ≤ 1.5×). One show's DO at ${f(d.hold)} µs a hold serves at most ≈ ${f(1e6 / d.hold)} holds/s (it used ${f(k.hold.cpu_cores["workerd (DO)"], 2)} cores at ${f(k.hold.ok_per_s)} holds/s here); every figure includes workerd's own work for the cross-process call on each side.`;
+}
+
+function splitProfileLines(profile, f) {
+  const lines = [];
+  const top = (p) =>
+    profileDiff(p)
+      .filter((b) => b.extra_us >= 10)
+      .slice(0, 6)
+      .map((b) => `${b.name} ${f(b.extra_us)} µs`)
+      .join(", ");
+  lines.push(
+    `V8 profile, the Worker's isolate (${profile.connections} connections, inflated by the profiler): ${f(profile["noop-do"].busy_us_per_request)} µs per no-op DO round trip, ${f(profile.hold.busy_us_per_request)} µs per hold — ${top(profile)}.`,
+  );
+  if (profile.do) {
+    lines.push(
+      `V8 profile, the objects' isolate: ${f(profile.do["noop-do"].busy_us_per_request)} µs per no-op call, ${f(profile.do.hold.busy_us_per_request)} µs per hold — ${top({ ...profile.do, connections: profile.connections })}.`,
+    );
+  }
+  return lines;
 }
 
 // ── main ─────────────────────────────────────────────────────────────────────────────────
@@ -562,7 +625,13 @@ try {
       const db = await startDatabase({ dir: workDir, log });
       cleanups.push(db.stop);
       log("bundling the Worker once (wrangler deploy --dry-run)");
-      const bundle = await buildBundle({ dir: workDir });
+      const built = await buildBundle({ dir: workDir });
+      // workerd directly serves the bundle with its Rate Limiting bindings replaced by an
+      // always-allow stand-in (bench/waiting-room/do-calls-entry.mjs, as bench:waiting-room does):
+      // Miniflare's own binding is a call to another object per limit, three per hold, which cost
+      // more than the hold itself (measured: 30–40 holds/s with it, the isolate 0.3 cores busy) and
+      // is not what production pays (a counter in the location). wrangler dev keeps the real one.
+      const counted = writeCountingBundle(built);
       const fanSecret = randomBytes(32).toString("hex");
       const organizerKey = `osk_bench_${randomBytes(24).toString("hex")}`;
       const vars = {
@@ -572,18 +641,29 @@ try {
         FAN_JWT_SECRET: fanSecret,
       };
       for (const name of opts.targets) {
-        const start = { wrangler: startWrangler, miniflare: startMiniflare }[name];
-        if (!start) throw new Error(`unknown target ${name} (wrangler, miniflare)`);
+        const start = {
+          wrangler: startWrangler,
+          miniflare: startMiniflare,
+          split: (o) => startMiniflare({ ...o, split: true }),
+        }[name];
+        if (!start) throw new Error(`unknown target ${name} (wrangler, miniflare, split)`);
         log(`starting ${name}`);
+        const bundle = name === "wrangler" ? built : counted;
         const target = await start({ dir: workDir, bundle, vars });
         cleanups.push(target.stop);
         target.bundle = bundle;
         const restartWithInspector =
-          name === "miniflare"
+          name === "miniflare" || name === "split"
             ? async (current) => {
                 await current.stop();
-                log("restarting miniflare with the V8 inspector for the CPU profile");
-                const next = await startMiniflare({ dir: workDir, bundle, vars, inspector: true });
+                log(`restarting ${name} with the V8 inspector for the CPU profile`);
+                const next = await startMiniflare({
+                  dir: workDir,
+                  bundle,
+                  vars,
+                  inspector: true,
+                  split: name === "split",
+                });
                 cleanups.push(next.stop);
                 return next;
               }

@@ -73,6 +73,7 @@ const { values: args } = parseArgs({
     "no-autocannon": { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
     quick: { type: "boolean", default: false },
+    split: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
@@ -100,6 +101,8 @@ if (args.help) {
   --no-profile               skip the V8 CPU profile of the isolate (no-op vs poll) at the end
   --quick                    a smoke run: 2,000 fans, 2 rounds × 2 s at 32 connections, 30–40 s crowd
                              phase (a fan's first minute only), 65 s front-only phase
+  --split                    the Worker and the Durable Objects in two workerd processes (as in
+                             production: different isolates), the objects' CPU reported apart
   --max-minutes 10           hard stop for the whole run
   --keep                     keep .data/bench-wr-<timestamp>/ (logs, state) afterwards`);
   process.exit(0);
@@ -117,6 +120,7 @@ const opts = {
   crowdUntilS: Number(args["crowd-until"]),
   joinConcurrency: Number(args["join-concurrency"]),
   storm: !args["no-storm"],
+  split: args.split,
   stormFans: Number(args["storm-fans"] ?? (args.quick ? 2000 : args.fans)),
   stormRatioTarget: 0.8,
   stormDoCallsTarget: 0.01,
@@ -256,8 +260,8 @@ const doCalls = async () => {
   const allItems = {};
   for (const [method, { items: n }] of Object.entries(r.body.edge_all ?? {})) if (n) allItems[method] = n;
   // What the Show DOs received, whoever called (the edge, or a Durable Object relaying for it).
-  // `benchAlarms` is this read itself; `roomStats` and `configureRoom` are the orchestrator's.
-  const { benchAlarms: _read, roomStats: _stats, configureRoom: _configure, ...received } = r.body.received_all ?? {};
+  // `benchCounts` is this read itself; `roomStats` and `configureRoom` are the orchestrator's.
+  const { benchCounts: _read, roomStats: _stats, configureRoom: _configure, ...received } = r.body.received_all ?? {};
   return { at_ms: Date.now(), isolate: r.body.isolate, counts, items, all, allItems, received };
 };
 /** Every RPC the Show DOs received (any show, any caller) between two reads of the counters. */
@@ -581,7 +585,7 @@ async function pacedPhase({ label, joinedAtMs, frontOnly = false }) {
 async function profilePolls(vars, countedBundle, stormShowId) {
   await ctx.target.stop();
   log("restarting miniflare with the V8 inspector for the CPU profile (state kept)");
-  ctx.target = await startMiniflare({ dir: workDir, bundle: countedBundle, vars, inspector: true });
+  ctx.target = await startMiniflare({ dir: workDir, bundle: countedBundle, vars, inspector: true, split: opts.split });
   cleanups.push(ctx.target.stop);
   await ask(ctx.fans, "retarget", { url: ctx.target.url });
   await patchRoom(opts.throughputRoom);
@@ -596,14 +600,19 @@ async function profilePolls(vars, countedBundle, stormShowId) {
     // answer piped through, to the Worker: work of the local stack that production does natively.
     let entrySession = null;
     let entryRaw = null;
+    // --split: the objects' isolate too, over the same window.
+    let doSession = null;
+    let doRaw = null;
     const hooks = {
       onStart: async () => {
         session = await startProfile(ctx.target.inspector);
         entrySession = await startProfile({ ...ctx.target.inspector, target: "core:entry" }).catch(() => null);
+        if (ctx.target.doInspector) doSession = await startProfile(ctx.target.doInspector);
       },
       onDone: async () => {
         raw = await session?.stop();
         entryRaw = await entrySession?.stop();
+        doRaw = await doSession?.stop();
       },
     };
     // Joins: a storm on a show of its own (every fan once), as long as it lasts.
@@ -614,9 +623,10 @@ async function profilePolls(vars, countedBundle, stormShowId) {
       ok_per_s: cell.ok_per_s,
       ...summarizeProfile(raw, countedBundle, { requests: cell.ok }),
       entry: entryRaw ? summarizeProfile(entryRaw, countedBundle, { requests: cell.ok }) : null,
+      objects: doRaw ? summarizeProfile(doRaw, countedBundle, { requests: cell.ok }) : null,
     };
     log(
-      `profile ${kind} c=${connections}: ${cell.ok_per_s.toFixed(0)}/s, isolate busy ${(out[kind].busy_fraction * 100).toFixed(0)}%, ${out[kind].busy_us_per_request.toFixed(0)} µs busy per request (${out[kind].do_us_per_request.toFixed(0)} under durable-objects/); Miniflare's entry Worker ${out[kind].entry?.busy_us_per_request?.toFixed(0) ?? "–"} µs per request`,
+      `profile ${kind} c=${connections}: ${cell.ok_per_s.toFixed(0)}/s, isolate busy ${(out[kind].busy_fraction * 100).toFixed(0)}%, ${out[kind].busy_us_per_request.toFixed(0)} µs busy per request (${out[kind].do_us_per_request.toFixed(0)} under durable-objects/); Miniflare's entry Worker ${out[kind].entry?.busy_us_per_request?.toFixed(0) ?? "–"} µs per request${out[kind].objects ? `; the objects' isolate ${out[kind].objects.busy_us_per_request.toFixed(0)} µs per request` : ""}`,
     );
   }
   return out;
@@ -674,7 +684,7 @@ try {
   const counted = { path: writeCountingBundle(bundle) };
   const { vars, fanSecret } = benchWorkerVars({ db });
   log("starting workerd through Miniflare (bench/miniflare-host.mjs)");
-  ctx.target = await startMiniflare({ dir: workDir, bundle: counted.path, vars });
+  ctx.target = await startMiniflare({ dir: workDir, bundle: counted.path, vars, split: opts.split });
   cleanups.push(() => ctx.target.stop());
   result.target = ctx.target.label;
   for (const probe of ["/v1/dev/noop", "/healthz"]) await call(ctx.target.url, "GET", probe, { expect: 200 });

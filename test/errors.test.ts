@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { api, base, problem } from "./helpers";
+import { api, base, fanToken, problem } from "./helpers";
 
 describe("one error path: problem+json with a stable code", () => {
   it("an unknown route: 404 not_found", async () => {
@@ -81,6 +81,34 @@ describe("the contract, generated from the zod schemas", () => {
     const doc = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/healthz", "/v1/me", "/v1/dev/tokens"]));
+  });
+
+  it("documents every header a route validates, once per route", async () => {
+    // Headers are validated outside @hono/zod-openapi's validator (src/app.ts); the document
+    // must still carry them, from the same schemas.
+    const doc = (await (await api("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string; required?: boolean }[] }>>;
+    };
+    const headers = (path: string, method: string) =>
+      (doc.paths[path]?.[method]?.parameters ?? []).filter((p) => p.in === "header").map((p) => [p.name, p.required]);
+    expect(headers("/v1/waiting-room/sessions/{session_id}", "get")).toEqual([["waiting-room-ticket", true]]);
+    expect(headers("/v1/shows/{show_id}/holds", "post")).toEqual([
+      ["idempotency-key", true],
+      ["admission-token", false],
+    ]);
+    expect(headers("/v1/orders", "post")).toEqual([["idempotency-key", true]]);
+  });
+
+  it("a route's headers are checked by its schema: missing or too long is 400 invalid_header", async () => {
+    const path = "/v1/waiting-room/sessions/wrs_aaaaaaaaaaaaaaaaaaaa";
+    const auth = { authorization: `Bearer ${await fanToken("fan_header_check")}` };
+    for (const headers of [auth, { ...auth, "waiting-room-ticket": "x".repeat(2049) }]) {
+      const response = await api(path, { headers });
+      expect(response.status).toBe(400);
+      const body = await problem(response);
+      expect(body.code).toBe("invalid_header");
+      expect(JSON.stringify(body)).toContain("waiting-room-ticket");
+    }
   });
 
   it("GET /docs serves the docs UI pointing at the document", async () => {

@@ -269,6 +269,8 @@ function profileLines(p) {
 const shortLabel = {
   "workerd (wrangler proxy)": "proxy",
   "workerd (worker + DO)": "worker",
+  "workerd (worker)": "worker",
+  "workerd (DO)": "DO",
   "wrangler (node)": "wrangler",
   "miniflare host (node)": "mf-host",
   "load generator": "loadgen",

@@ -186,23 +186,25 @@ export function benchRateLimits() {
   return limits;
 }
 
-/** The same bundle served by workerd directly (bench/miniflare-host.mjs), no proxy in front. */
-export async function startMiniflare({ dir, bundle, vars, inspector = false, ratelimits = benchRateLimits() }) {
+/** One bench/miniflare-host.mjs process; resolves once it serves /v1/dev/noop. */
+async function startHost({ dir, bundle, vars, inspector, ratelimits, role, registryPath, name }) {
   const port = await freePort();
   const inspectorPort = inspector ? await freePort() : undefined;
-  const configFile = path.join(dir, "miniflare.json");
+  const configFile = path.join(dir, `${name}.json`);
   writeFileSync(
     configFile,
     JSON.stringify({
       scriptPath: bundle,
       port,
       inspectorPort,
-      persistTo: path.join(dir, "miniflare-state"),
+      persistTo: path.join(dir, `${name}-state`),
       bindings: vars,
       ratelimits,
+      role,
+      registryPath,
     }),
   );
-  const logFile = path.join(dir, "miniflare.log");
+  const logFile = path.join(dir, `${name}.log`);
   const out = createWriteStream(logFile);
   const child = spawn(nodeBin, [path.join(root, "bench", "miniflare-host.mjs"), configFile], {
     cwd: root,
@@ -212,21 +214,94 @@ export async function startMiniflare({ dir, bundle, vars, inspector = false, rat
   child.stdout.pipe(out);
   child.stderr.pipe(out);
   const url = `http://127.0.0.1:${port}`;
-  await waitUntilServing(url, child, 60_000, "miniflare");
+  await waitUntilServing(url, child, 60_000, name);
+  return { child, url, logFile, inspectorPort };
+}
+
+/**
+ * The same bundle served by workerd directly (bench/miniflare-host.mjs), no proxy in front.
+ * `split`: the Worker in one workerd process and every Durable Object in another (as in
+ * production, where they run in different isolates, usually on different machines), the
+ * bindings crossing between them through Miniflare's dev registry; `inspector` then profiles
+ * both isolates (`target.inspector` the Worker's, `target.doInspector` the objects').
+ */
+export async function startMiniflare({
+  dir,
+  bundle,
+  vars,
+  inspector = false,
+  ratelimits = benchRateLimits(),
+  split = false,
+}) {
+  if (!split) {
+    const host = await startHost({ dir, bundle, vars, inspector, ratelimits, name: "miniflare" });
+    return {
+      name: "miniflare",
+      label: "workerd via Miniflare directly (no proxy)",
+      url: host.url,
+      logFile: host.logFile,
+      inspector: host.inspectorPort ? { port: host.inspectorPort, target: "core:user:onsale" } : null,
+      processGroups() {
+        const groups = { "workerd (worker + DO)": [], "miniflare host (node)": [] };
+        for (const p of processTree(host.child.pid)) {
+          groups[p.comm === "workerd" ? "workerd (worker + DO)" : "miniflare host (node)"].push(p.pid);
+        }
+        return groups;
+      },
+      stop: () => stopGroup(host.child),
+    };
+  }
+  const registryPath = path.join(dir, "dev-registry");
+  // The objects first: the Worker's proxies find them in the registry when it starts.
+  const objects = await startHost({
+    dir,
+    bundle,
+    vars,
+    inspector,
+    ratelimits,
+    role: "do",
+    registryPath,
+    name: "miniflare-do",
+  });
+  let worker;
+  try {
+    worker = await startHost({
+      dir,
+      bundle,
+      vars,
+      inspector,
+      ratelimits,
+      role: "worker",
+      registryPath,
+      name: "miniflare-worker",
+    });
+  } catch (error) {
+    await stopGroup(objects.child);
+    throw error;
+  }
   return {
-    name: "miniflare",
-    label: "workerd via Miniflare directly (no proxy)",
-    url,
-    logFile,
-    inspector: inspectorPort ? { port: inspectorPort, target: "core:user:onsale" } : null,
+    name: "split",
+    label: "workerd via Miniflare, the Worker and the Durable Objects in two processes",
+    url: worker.url,
+    logFile: worker.logFile,
+    doLogFile: objects.logFile,
+    inspector: worker.inspectorPort ? { port: worker.inspectorPort, target: "core:user:onsale" } : null,
+    doInspector: objects.inspectorPort ? { port: objects.inspectorPort, target: "core:user:onsale-do" } : null,
     processGroups() {
-      const groups = { "workerd (worker + DO)": [], "miniflare host (node)": [] };
-      for (const p of processTree(child.pid)) {
-        groups[p.comm === "workerd" ? "workerd (worker + DO)" : "miniflare host (node)"].push(p.pid);
+      const groups = { "workerd (worker)": [], "workerd (DO)": [], "miniflare host (node)": [] };
+      for (const [host, role] of [
+        [worker, "workerd (worker)"],
+        [objects, "workerd (DO)"],
+      ]) {
+        for (const p of processTree(host.child.pid))
+          groups[p.comm === "workerd" ? role : "miniflare host (node)"].push(p.pid);
       }
       return groups;
     },
-    stop: () => stopGroup(child),
+    stop: async () => {
+      await stopGroup(worker.child);
+      await stopGroup(objects.child);
+    },
   };
 }
 

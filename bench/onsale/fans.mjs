@@ -318,6 +318,11 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
         c.rejoined++;
         takeTicket(fan, again);
         fan.sessionId = again.session_id;
+        // Joining again after the sell-out is answered sold out at once: that is Onsale telling.
+        if (again.status === "sold_out") {
+          heardSoldOut();
+          return "told_sold_out_in_line";
+        }
         answer = again;
         continue;
       }

@@ -24,8 +24,8 @@
 // - The Rate Limiting bindings are replaced by an always-allow stand-in that counts its calls
 //   (`limiter_calls`): Miniflare's binding fails requests under this bench's concurrency.
 //
-// Locally the Worker and the DO run in one isolate, so these module-level counters see every
-// request. Cost: a Proxy hop per DO call, one `includes` on the URL per request (the no-op pays it).
+// The edge's counters live in the Worker's isolate and the objects' in theirs (one and the same
+// isolate unless the bench runs with --split); `benchCounts` reads the objects' side by RPC. Cost: a Proxy hop per DO call, one `includes` on the URL per request (the no-op pays it).
 import worker, { ShowDO as Base } from "./index.js";
 
 // Drawn on first use: workerd allows no random values at module scope.
@@ -139,8 +139,16 @@ class CountedShowDO extends Base {
     return super.alarm(...args);
   }
 
-  benchAlarms() {
-    return doAlarms.get(this.benchShow) ?? 0;
+  /**
+   * The object's side of the counters, read from its own isolate: with the objects in a process
+   * of their own (`--split`) the Worker's module-level maps never see them.
+   */
+  benchCounts() {
+    return {
+      alarms: doAlarms.get(this.benchShow) ?? 0,
+      received: doReceived.get(this.benchShow) ?? {},
+      received_all: sumByMethod(doReceived.values()),
+    };
   }
 }
 
@@ -195,10 +203,9 @@ const countedWorker = {
         edge: edgeCalls.get(show) ?? {},
         edge_all: all,
         limiter_calls: Object.fromEntries(limiterCalls),
-        // What the Show DOs received, by method (this request's own benchAlarms call included).
-        received: doReceived.get(show) ?? {},
-        received_all: sumByMethod(doReceived.values()),
-        alarms: await env.SHOW.getByName(show).benchAlarms(),
+        // What the Show DOs received, by method (this request's own benchCounts call included),
+        // and the show's alarms: from the objects' isolate.
+        ...(await env.SHOW.getByName(show).benchCounts()),
       });
     }
     return worker.fetch(request, countedEnv(env), ctx);

@@ -29,6 +29,17 @@ const methodsText = (byMethod, items = {}) =>
     .map(([k, v]) => `${k} ${fmt(v)}${items[k] ? ` (${fmt(items[k])} items)` : ""}`)
     .join(", ") || "none";
 
+/** The Worker's workerd: one process with the objects, or (--split) the Worker's own. */
+const workerCores = (r) => r.cpu?.cores?.["workerd (worker + DO)"] ?? r.cpu?.cores?.["workerd (worker)"];
+/** The objects' workerd under --split (none otherwise). */
+const doCores = (r) => r.cpu?.cores?.["workerd (DO)"];
+
+/** --split: the objects' process CPU per answer, apart from the Worker's. */
+const splitText = (noop, kind, name) =>
+  kind.do_us_per_request == null
+    ? ""
+    : `; with the objects in their own process, the Worker's process spent that and the objects' ${fmt(kind.do_us_per_request)} µs per ${name} (${fmt(noop.do_us_per_request ?? 0)} per no-op request)`;
+
 // ── 1. throughput ────────────────────────────────────────────────────────────────────────
 
 function summarizeThroughput(result) {
@@ -39,7 +50,8 @@ function summarizeThroughput(result) {
     const row = { connections };
     for (const kind of kinds) {
       const runs = cells.filter((c) => c.kind === kind && c.connections === connections);
-      const worker = runs.map((r) => r.cpu?.cores?.["workerd (worker + DO)"]);
+      const worker = runs.map(workerCores);
+      const objects = runs.map(doCores);
       const driven = runs.map((r) => pollDriven(r.do_calls));
       const byMethod = {};
       for (const d of driven) for (const [k, v] of Object.entries(d.byMethod)) byMethod[k] = (byMethod[k] ?? 0) + v;
@@ -61,6 +73,10 @@ function summarizeThroughput(result) {
         // Isolate CPU per answered request, from /proc: cores busy ÷ requests per second.
         worker_us_per_request: median(
           runs.map((r, i) => (worker[i] && r.ok_per_s ? (worker[i] / r.ok_per_s) * 1e6 : null)),
+        ),
+        // Split stack (--split): the objects' process, apart.
+        do_us_per_request: median(
+          runs.map((r, i) => (objects[i] && r.ok_per_s ? (objects[i] / r.ok_per_s) * 1e6 : null)),
         ),
         loadgen_cores: median(runs.map((r) => r.cpu?.cores?.["load generator"])),
         machine_cores: median(runs.map((r) => r.cpu?.machine_cores)),
@@ -124,7 +140,8 @@ function summarizeStorm(result) {
     const row = { connections };
     for (const kind of ["join", "noop"]) {
       const runs = cells.filter((c) => c.kind === kind && c.connections === connections);
-      const worker = runs.map((r) => r.cpu?.cores?.["workerd (worker + DO)"]);
+      const worker = runs.map(workerCores);
+      const objects = runs.map(doCores);
       row[kind] = {
         runs: runs.length,
         ok_per_s: median(runs.map((r) => r.ok_per_s)),
@@ -138,6 +155,10 @@ function summarizeStorm(result) {
         worker_cores: median(worker),
         worker_us_per_request: median(
           runs.map((r, i) => (worker[i] && r.ok_per_s ? (worker[i] / r.ok_per_s) * 1e6 : null)),
+        ),
+        // Split stack (--split): the objects' process, apart.
+        do_us_per_request: median(
+          runs.map((r, i) => (objects[i] && r.ok_per_s ? (objects[i] / r.ok_per_s) * 1e6 : null)),
         ),
         loadgen_cores: median(runs.map((r) => r.cpu?.cores?.["load generator"])),
         machine_cores: median(runs.map((r) => r.cpu?.machine_cores)),
@@ -453,10 +474,10 @@ function bounds(result, s) {
   const levels = s.throughput.levels;
   const h = levels.find((r) => r.connections === s.throughput.headline.polls_connections);
   out.push(
-    `Throughput: the Worker and the Show DO share one workerd isolate here — one JavaScript thread — and it is the limit at every level: ${levels
+    `Throughput: ${result.options.split ? "the Worker has a workerd process of its own here (--split: the objects run in another), and its one JavaScript thread" : "the Worker and the Show DO share one workerd isolate here — one JavaScript thread — and it"} is the limit at every level: ${levels
       .map(
         (r) =>
-          `at ${r.connections} connections it used ${fmt(r.noop.worker_cores, 2)} cores for ${fmt(r.noop.ok_per_s)} no-op req/s and ${fmt(r.poll.worker_cores, 2)} for ${fmt(r.poll.ok_per_s)} polls/s, i.e. ${fmt(r.noop.worker_us_per_request)} vs ${fmt(r.poll.worker_us_per_request)} µs of isolate CPU per answer (${fmt(r.poll.worker_us_per_request / r.noop.worker_us_per_request, 2)}×)`,
+          `at ${r.connections} connections it used ${fmt(r.noop.worker_cores, 2)} cores for ${fmt(r.noop.ok_per_s)} no-op req/s and ${fmt(r.poll.worker_cores, 2)} for ${fmt(r.poll.ok_per_s)} polls/s, i.e. ${fmt(r.noop.worker_us_per_request)} vs ${fmt(r.poll.worker_us_per_request)} µs of isolate CPU per answer (${fmt(r.poll.worker_us_per_request / r.noop.worker_us_per_request, 2)}×)${splitText(r.noop, r.poll, "poll")}`,
       )
       .join(
         "; ",
@@ -501,11 +522,11 @@ function bounds(result, s) {
       `Join storm: answered at the edge (fan token verified, body validated, the room status from the isolate's one-second cache, a key drawn, the ticket signed; the DO learns of the arrivals in batches: per isolate every 250 ms, through the location's door once a second where the code has one), so joins/s are bounded by the same one thread as the no-op route: ${st.levels
         .map(
           (r) =>
-            `at ${r.connections} connections ${fmt(r.join.worker_cores, 2)} cores for ${fmt(r.join.ok_per_s)} joins/s vs ${fmt(r.noop.worker_cores, 2)} for ${fmt(r.noop.ok_per_s)} no-op req/s, i.e. ${fmt(r.join.worker_us_per_request)} vs ${fmt(r.noop.worker_us_per_request)} µs of isolate CPU per answer`,
+            `at ${r.connections} connections ${fmt(r.join.worker_cores, 2)} cores for ${fmt(r.join.ok_per_s)} joins/s vs ${fmt(r.noop.worker_cores, 2)} for ${fmt(r.noop.ok_per_s)} no-op req/s, i.e. ${fmt(r.join.worker_us_per_request)} vs ${fmt(r.noop.worker_us_per_request)} µs of isolate CPU per answer${splitText(r.noop, r.join, "join")}`,
         )
         .join(
           "; ",
-        )}. That isolate time includes the DO's own work on the batches here (one thread for both; in production the DO has its own). The machine was ${fmt(hr.join.machine_cores, 2)} of ${result.machine.cores} cores busy (load generator ${fmt(hr.join.loadgen_cores, 2)}, outside ${fmt(hr.join.outside_cores, 2)}). DO calls during the storm cells: ${methodsText(h.do_calls_by_method)} for ${fmt(h.joins)} joins = ${fmt(h.do_calls_per_join, 4)} per join.`,
+        )}.${result.options.split ? "" : " That isolate time includes the DO's own work on the batches here (one thread for both; in production the DO has its own)."} The machine was ${fmt(hr.join.machine_cores, 2)} of ${result.machine.cores} cores busy (load generator ${fmt(hr.join.loadgen_cores, 2)}, outside ${fmt(hr.join.outside_cores, 2)}). DO calls during the storm cells: ${methodsText(h.do_calls_by_method)} for ${fmt(h.joins)} joins = ${fmt(h.do_calls_per_join, 4)} per join.`,
     );
     if (result.profile?.join) {
       const p = result.profile;
@@ -525,7 +546,7 @@ function bounds(result, s) {
   }
   if (result.join) {
     out.push(
-      `The fans taking their places (answered at the edge): ${fmt(result.join.ok_per_s)}/s at ${result.options.joinConcurrency} in flight, p50 ${fmt(result.join.latency_ms.p50)} ms, with the isolate at ${fmt(result.join.cpu?.cores?.["workerd (worker + DO)"], 2)} cores; DO calls ${methodsText(result.join.do_calls_all ?? {})}.`,
+      `The fans taking their places (answered at the edge): ${fmt(result.join.ok_per_s)}/s at ${result.options.joinConcurrency} in flight, p50 ${fmt(result.join.latency_ms.p50)} ms, with the isolate at ${fmt(workerCores(result.join), 2)} cores; DO calls ${methodsText(result.join.do_calls_all ?? {})}.`,
     );
   }
   return out;

@@ -26,7 +26,13 @@ export function showIdOfHold(holdId: string): string | null {
   return match ? `shw_${match[1]}` : null;
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+const encoder = new TextEncoder();
+
+/** Every hold hashes its canonical body: a table lookup per byte, not a string format. */
 export async function sha256Hex(input: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(input));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(input)));
+  let hex = "";
+  for (const byte of digest) hex += HEX[byte];
+  return hex;
 }

@@ -1,6 +1,6 @@
-import { base64url } from "jose";
 import { KEY_RANDOM_SPACE, type QueueKey } from "../../durable-objects/queue-key";
 import { hmacKey } from "../auth/hmac-key";
+import { fromBase64url, toBase64url } from "../lib/base64url";
 import { ApiError } from "../lib/problem";
 
 // Queue tickets and admission tokens are signed and checked by the Worker itself, at the
@@ -10,8 +10,8 @@ import { ApiError } from "../lib/problem";
 // exactly the one this code writes, so one comparison pins the algorithm and the `typ` that
 // keeps the two kinds (and any other JWT) from standing in for each other.
 
-const QUEUE_HEADER = base64url.encode(JSON.stringify({ alg: "HS256", typ: "onsale-queue+jwt" }));
-const ADMISSION_HEADER = base64url.encode(JSON.stringify({ alg: "HS256", typ: "onsale-admission+jwt" }));
+const QUEUE_HEADER = toBase64url(JSON.stringify({ alg: "HS256", typ: "onsale-queue+jwt" }));
+const ADMISSION_HEADER = toBase64url(JSON.stringify({ alg: "HS256", typ: "onsale-admission+jwt" }));
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -48,9 +48,9 @@ function secretKey(env: Pick<Env, "QUEUE_TICKET_SECRET">): Promise<CryptoKey> {
 }
 
 async function sign(env: Pick<Env, "QUEUE_TICKET_SECRET">, header: string, claims: Claims): Promise<string> {
-  const input = `${header}.${base64url.encode(JSON.stringify({ ...claims, iat: Math.floor(Date.now() / 1000) }))}`;
+  const input = `${header}.${toBase64url(JSON.stringify({ ...claims, iat: Math.floor(Date.now() / 1000) }))}`;
   const signature = await crypto.subtle.sign("HMAC", await secretKey(env), encoder.encode(input));
-  return `${input}.${base64url.encode(new Uint8Array(signature))}`;
+  return `${input}.${toBase64url(new Uint8Array(signature))}`;
 }
 
 export async function signQueueTicket(env: Pick<Env, "QUEUE_TICKET_SECRET">, ticket: QueueTicket): Promise<string> {
@@ -84,9 +84,9 @@ async function verifiedClaims(env: Pick<Env, "QUEUE_TICKET_SECRET">, token: stri
   const end = token.lastIndexOf(".");
   if (end <= header.length || !token.startsWith(header) || token[header.length] !== ".") return null;
   try {
-    const signature = base64url.decode(token.slice(end + 1));
+    const signature = fromBase64url(token.slice(end + 1));
     if (!(await crypto.subtle.verify("HMAC", key, signature, encoder.encode(token.slice(0, end))))) return null;
-    const claims: unknown = JSON.parse(decoder.decode(base64url.decode(token.slice(header.length + 1, end))));
+    const claims: unknown = JSON.parse(decoder.decode(fromBase64url(token.slice(header.length + 1, end))));
     if (typeof claims !== "object" || claims === null || Array.isArray(claims)) return null;
     return claims as Record<string, unknown>;
   } catch {
