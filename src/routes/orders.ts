@@ -13,15 +13,13 @@ import { database } from "../middleware/database";
 import { fanAuth } from "../middleware/fan-auth";
 import { flushOutbox } from "../middleware/outbox";
 import { idempotent } from "../orders/idempotency";
-import { failOrder, finalizeOrder, loadOrderWithPayment } from "../orders/lifecycle";
+import { keepHold } from "../orders/checkout-hold";
+import { abandonCheckout, finalizeOrder, loadOrderWithPayment } from "../orders/lifecycle";
 import { loadOrderViews, OrderView } from "../orders/views";
 import { createStripe, stripeBreaker } from "../payments/stripe";
 
 /** How long a fan has to pay once the order exists; the hold is stretched to cover it. */
 export const PAYMENT_WINDOW_MS = 15 * 60_000;
-/** A hold in checkout outlives its order by this much, so an order never outlives its hold. */
-const HOLD_MARGIN_MS = 5_000;
-const holdUntil = (orderExpiresAt: Date) => orderExpiresAt.getTime() + HOLD_MARGIN_MS;
 /**
  * How long the hold is sure to last while its order is being written: the payment window is
  * granted only once the order is in Postgres, so a checkout cut off by an outage ties the seats
@@ -51,6 +49,13 @@ const checkoutRefusals = {
   hold_released: () => new ApiError(409, "hold_released", "The hold was released"),
   show_cancelled: () => new ApiError(409, "show_cancelled", "This show is cancelled"),
 };
+
+/** The order may be paid only while its hold is kept for it; else 409 (nothing to pay is handed out). */
+async function keepHoldForOrder(...args: Parameters<typeof keepHold>) {
+  const outcome = await keepHold(...args);
+  if (outcome === "confirmed") throw orderExists(args[4].id, outcome);
+  if (outcome !== "kept") throw checkoutRefusals.hold_expired();
+}
 
 const orderExists = (orderId: string, status: string) =>
   new ApiError(409, "order_exists", `This hold already has an order, which is ${status}`, undefined, undefined, {
@@ -149,16 +154,24 @@ fanOrders.openapi(
         // A hold backs one order, whatever the key: a new key (days later, once Stripe's own
         // 24 h key window is over) must find that order and its PaymentIntent, never a second.
         const [existing] = await db
-          .select({ id: orders.id, fanId: orders.fanId, status: orders.status, expiresAt: orders.expiresAt })
+          .select({
+            id: orders.id,
+            fanId: orders.fanId,
+            status: orders.status,
+            expiresAt: orders.expiresAt,
+            lastError: payments.lastError,
+            providerPaymentId: payments.providerPaymentId,
+          })
           .from(orders)
+          .innerJoin(payments, eq(payments.orderId, orders.id))
           .where(eq(orders.holdId, hold_id));
         if (existing) {
           if (existing.fanId !== fanId) throw notFound("Hold");
+          if (existing.status === "cancelled" && existing.lastError === "hold_expired") throw checkoutRefusals.hold_expired();
           if (existing.status !== "pending_payment") throw orderExists(existing.id, existing.status);
           // The first attempt may have written the order and lost its answer (an outage after
-          // the commit) before the hold got its payment window: a fan must never pay for an
-          // order whose hold lapses under it.
-          await (await showStub(c.env, showId)).stretchCheckout(hold_id, existing.id, holdUntil(existing.expiresAt));
+          // the commit) before the hold got its payment window.
+          await keepHoldForOrder(c.env, db, showId, hold_id, existing);
           return { status: 201, body: await orderCreated(c.env, db, existing.id) };
         }
         // While Stripe is known to be down, refuse before the hold moves into checkout: the fan
@@ -171,6 +184,13 @@ fanOrders.openapi(
           CHECKOUT_START_MS,
         );
         if (!checkout.ok) throw checkoutRefusals[checkout.code]();
+        // An earlier attempt moved the hold into checkout and never wrote its order (an outage
+        // between the two), and the hold lapsed since: the order id sticks to the hold, but no
+        // order may be written for seats that are no longer held.
+        if (checkout.hold.status === "expired") throw checkoutRefusals.hold_expired();
+        if (checkout.hold.status === "released" || checkout.hold.status === "refunded") {
+          throw checkoutRefusals.hold_released();
+        }
         const orderId = checkout.order_id;
         const total = checkout.seats.reduce((sum, seat) => sum + seat.price_cents, 0);
         const currency = checkout.hold.currency;
@@ -205,14 +225,25 @@ fanOrders.openapi(
           await tx.insert(payments).values({ id: newId("pay"), orderId, amountCents: total, currency });
           return true;
         });
-        // The order exists: now the hold lasts the payment window, a moment past the order's own
-        // expiry, so the order never outlives its hold.
-        if (created) await (await showStub(c.env, showId)).stretchCheckout(hold_id, orderId, holdUntil(orderExpiresAt));
         if (created) logEvent("order.created", { order_id: orderId, total_cents: total, currency });
-        if (total === 0 && created) await finalizeOrder(c.env, db, orderId);
-        else {
-          const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
+        if (!created) {
+          // A concurrent request for the same hold wrote the order: it is answered like a retry.
+          const [current] = await db
+            .select({ status: orders.status, expiresAt: orders.expiresAt, providerPaymentId: payments.providerPaymentId })
+            .from(orders)
+            .innerJoin(payments, eq(payments.orderId, orders.id))
+            .where(eq(orders.id, orderId));
           if (current!.status !== "pending_payment") throw orderExists(orderId, current!.status);
+          await keepHoldForOrder(c.env, db, showId, hold_id, { id: orderId, ...current! });
+        } else {
+          // The order exists: now the hold lasts the payment window, a moment past the order's
+          // own expiry, so the order never outlives its hold.
+          await keepHoldForOrder(c.env, db, showId, hold_id, {
+            id: orderId,
+            expiresAt: orderExpiresAt,
+            providerPaymentId: null,
+          });
+          if (total === 0) await finalizeOrder(c.env, db, orderId);
         }
         return { status: 201, body: await orderCreated(c.env, db, orderId) };
       },
@@ -273,25 +304,9 @@ fanOrders.openapi(
       if (order.status !== "pending_payment" && order.status !== "payment_failed") {
         throw new ApiError(409, "order_not_cancellable", `An order that is ${order.status} cannot be cancelled`);
       }
-      let paid = false;
-      if (payment.providerPaymentId) {
-        const stripe = createStripe(c.env, { budgetMs: STRIPE_REQUEST_BUDGET_MS });
-        // Stripe refuses to cancel a PaymentIntent that already succeeded: that fan has paid.
-        const intent = await stripe.paymentIntents
-          .cancel(payment.providerPaymentId, { cancellation_reason: "abandoned" })
-          .catch(() => stripe.paymentIntents.retrieve(payment.providerPaymentId!));
-        if (intent.status === "succeeded") paid = true;
-        else if (intent.status !== "canceled") {
-          throw new ApiError(409, "order_not_cancellable", `The payment is ${intent.status}; try again shortly`);
-        }
-      }
-      if (paid) await finalizeOrder(c.env, db, order_id);
-      else {
-        await failOrder(c.env, db, order_id, {
-          orderStatus: "cancelled",
-          paymentStatus: "canceled",
-          reason: "cancelled_by_fan",
-        });
+      const ended = await abandonCheckout(c.env, db, order_id, payment.providerPaymentId, "cancelled_by_fan");
+      if ("processing" in ended) {
+        throw new ApiError(409, "order_not_cancellable", `The payment is ${ended.processing}; try again shortly`);
       }
     }
     const [view] = await loadOrderViews(db, [order_id]);
