@@ -131,9 +131,12 @@ try {
   await run(warmup);
   for (const samples of Object.values(latency)) samples.values.length = 0;
   const profile = await startProfile(target.inspector);
+  const statementsBefore = db.statements();
   const t0 = performance.now();
   await run(checkouts);
   const seconds = (performance.now() - t0) / 1000;
+  // Every statement of the measured checkouts (webhooks included), as the pooler saw them.
+  const statements = statementsBefore === null ? null : (db.statements() - statementsBefore) / checkouts;
   const raw = await profile.stop();
   const summary = summarizeProfile(raw, workers.onsale, { requests: checkouts });
   const result = {
@@ -141,6 +144,7 @@ try {
     concurrency,
     seconds,
     checkouts_per_s: checkouts / seconds,
+    statements_per_checkout: statements,
     failures,
     latency_ms: Object.fromEntries(Object.entries(latency).map(([k, v]) => [k, v.summary()])),
     profile: summary,
@@ -151,6 +155,9 @@ try {
   const ms = (us) => (us / 1000).toFixed(2).padStart(6);
   console.log(
     `\n${checkouts} checkouts in ${seconds.toFixed(1)} s = ${result.checkouts_per_s.toFixed(1)}/s; failures ${JSON.stringify(failures)}`,
+  );
+  console.log(
+    `Postgres statements per checkout: ${statements === null ? "n/a (run with --pg-pool transaction)" : statements.toFixed(1)}`,
   );
   console.log(
     `p50 ms: ${Object.entries(result.latency_ms)

@@ -12,8 +12,8 @@ import { fanSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
 import { fanAuth } from "../middleware/fan-auth";
 import { flushOutbox } from "../middleware/outbox";
-import { idempotent } from "../orders/idempotency";
 import { keepHold } from "../orders/checkout-hold";
+import { idempotent } from "../orders/idempotency";
 import { abandonCheckout, finalizeOrder, loadOrderWithPayment } from "../orders/lifecycle";
 import { loadOrderViews, OrderView } from "../orders/views";
 import { createStripe, stripeBreaker } from "../payments/stripe";
@@ -167,7 +167,8 @@ fanOrders.openapi(
           .where(eq(orders.holdId, hold_id));
         if (existing) {
           if (existing.fanId !== fanId) throw notFound("Hold");
-          if (existing.status === "cancelled" && existing.lastError === "hold_expired") throw checkoutRefusals.hold_expired();
+          if (existing.status === "cancelled" && existing.lastError === "hold_expired")
+            throw checkoutRefusals.hold_expired();
           if (existing.status !== "pending_payment") throw orderExists(existing.id, existing.status);
           // The first attempt may have written the order and lost its answer (an outage after
           // the commit) before the hold got its payment window.
@@ -229,7 +230,11 @@ fanOrders.openapi(
         if (!created) {
           // A concurrent request for the same hold wrote the order: it is answered like a retry.
           const [current] = await db
-            .select({ status: orders.status, expiresAt: orders.expiresAt, providerPaymentId: payments.providerPaymentId })
+            .select({
+              status: orders.status,
+              expiresAt: orders.expiresAt,
+              providerPaymentId: payments.providerPaymentId,
+            })
             .from(orders)
             .innerJoin(payments, eq(payments.orderId, orders.id))
             .where(eq(orders.id, orderId));
