@@ -75,7 +75,10 @@ try {
     const step = async (name, method, url, options, ok) => {
       const response = await client.request(method, url, { token, ...options });
       if (response.status !== ok) {
-        const key = `${name} ${response.status} ${response.body?.code ?? ""}`.trim();
+        // A 503 names its dependency and why (breaker open, timed out, connection dropped).
+        const why =
+          response.status === 503 ? ` ${response.body?.dependency ?? ""}: ${response.body?.detail ?? ""}` : "";
+        const key = `${name} ${response.status} ${response.body?.code ?? ""}${why}`.trim();
         failures[key] = (failures[key] ?? 0) + 1;
         return null;
       }
@@ -111,7 +114,9 @@ try {
       `/v1/payments/${order.payment.payment_id}/confirm`,
       {
         headers: { "idempotency-key": `p${i}` },
-        json: { payment_method: "pm_card_visa" },
+        // A card of the fan's own (the stand-in's `__suffix`): one card for everyone would
+        // reach the per-card cap after eight tickets and refuse the rest.
+        json: { payment_method: `pm_card_visa__profiled${i}` },
       },
       200,
     );

@@ -54,4 +54,22 @@ describe("circuit breaker", () => {
     breaker.succeeded();
     expect(breaker.state).toBe("closed");
   });
+
+  it("does not open on overload: failures of calls that waited while the dependency answered others do not count", async () => {
+    const breaker = new Breaker("postgres", 3, 100);
+    // Calls queue behind each other: each times out, but others are answered meanwhile.
+    for (let i = 0; i < 10; i++) {
+      const started = Date.now();
+      await sleep(2);
+      breaker.succeeded(); // another call of the isolate was answered while this one waited
+      await sleep(2);
+      breaker.failed(started);
+    }
+    expect(breaker.state).toBe("closed");
+    expect(refused(breaker)).toBe(false);
+    // The dependency goes quiet: calls that started after its last answer do count.
+    await sleep(2);
+    for (let i = 0; i < 3; i++) breaker.failed(Date.now());
+    expect(breaker.state).toBe("open");
+  });
 });

@@ -57,6 +57,57 @@ async function keepHoldForOrder(...args: Parameters<typeof keepHold>) {
   if (outcome !== "kept") throw checkoutRefusals.hold_expired();
 }
 
+type OrderRow = typeof orders.$inferSelect;
+type PaymentRow = typeof payments.$inferSelect;
+
+/**
+ * The order, its items and its payment in one statement (one round trip, atomic by itself);
+ * false when the order id was written before (a retry, or a concurrent request for the hold).
+ */
+async function insertOrder(
+  db: Database,
+  order: OrderRow,
+  seats: { seat_id: string; tier_id: string; price_cents: number }[],
+  payment: PaymentRow,
+): Promise<boolean> {
+  const lines = sql.join(
+    seats.map((seat) => sql`(${seat.seat_id}, ${seat.tier_id}, ${seat.price_cents}::int)`),
+    sql`, `,
+  );
+  const inserted = await db.execute(sql`
+    WITH new_order AS (
+      INSERT INTO orders (id, show_id, fan_id, fan_email, hold_id, total_cents, currency, expires_at)
+      VALUES (${order.id}, ${order.showId}, ${order.fanId}, ${order.fanEmail}, ${order.holdId}, ${order.totalCents},
+              ${order.currency}, ${order.expiresAt.toISOString()}::timestamptz)
+      ON CONFLICT DO NOTHING
+      RETURNING id
+    ), items AS (
+      INSERT INTO order_items (order_id, show_id, seat_id, tier_id, price_cents)
+      SELECT new_order.id, ${order.showId}, line.seat_id, line.tier_id, line.price_cents
+      FROM new_order, (VALUES ${lines}) AS line (seat_id, tier_id, price_cents)
+    ), payment AS (
+      INSERT INTO payments (id, order_id, amount_cents, currency)
+      SELECT ${payment.id}, new_order.id, ${payment.amountCents}, ${payment.currency} FROM new_order
+    )
+    SELECT id FROM new_order`);
+  return inserted.rows.length > 0;
+}
+
+/**
+ * A retry's order: answered like the first attempt while it is payable and its hold kept for it;
+ * otherwise 409 (hold_expired for one ended because its hold lapsed, order_exists for the rest).
+ */
+async function existingOrder(
+  env: Env,
+  db: Database,
+  showId: string,
+  { order, payment }: { order: OrderRow; payment: PaymentRow },
+) {
+  if (order.status === "cancelled" && payment.lastError === "hold_expired") throw checkoutRefusals.hold_expired();
+  if (order.status !== "pending_payment") throw orderExists(order.id, order.status);
+  await keepHoldForOrder(env, db, showId, order.holdId, { ...order, providerPaymentId: payment.providerPaymentId });
+}
+
 const orderExists = (orderId: string, status: string) =>
   new ApiError(409, "order_exists", `This hold already has an order, which is ${status}`, undefined, undefined, {
     order_id: orderId,
@@ -68,8 +119,14 @@ const orderExists = (orderId: string, status: string) =>
  * created only while the payment row has none, under a key of the order's own; afterwards it is
  * retrieved, so however many requests reach here, the order has one PaymentIntent.
  */
-async function orderCreated(env: Env, db: Database, orderId: string): Promise<z.infer<typeof OrderCreated>> {
-  const { order, payment } = (await loadOrderWithPayment(db, orderId))!;
+async function orderCreated(
+  env: Env,
+  db: Database,
+  orderId: string,
+  /** The rows, when the caller has them; `fresh`: this request wrote them, nobody else knows the order yet. */
+  known?: { order: OrderRow; payment: PaymentRow; fresh: boolean },
+): Promise<z.infer<typeof OrderCreated>> {
+  const { order, payment } = known ?? (await loadOrderWithPayment(db, orderId))!;
   let clientSecret: string | null = null;
   let paymentStatus = payment.status;
   if (order.totalCents > 0) {
@@ -106,7 +163,10 @@ async function orderCreated(env: Env, db: Database, orderId: string): Promise<z.
     clientSecret = intent.client_secret;
     paymentStatus = intent.status === "succeeded" ? "succeeded" : payment.status;
   }
-  const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
+  // An order others know of may have moved meanwhile (a retry's fan paid, or cancelled).
+  const [current] = known?.fresh
+    ? [order]
+    : await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
   return {
     order_id: orderId,
     status: current!.status as z.infer<typeof OrderCreated>["status"],
@@ -119,7 +179,7 @@ async function orderCreated(env: Env, db: Database, orderId: string): Promise<z.
 }
 
 export const fanOrders = createRouter();
-fanOrders.use("*", fanAuth(), database(), flushOutbox());
+fanOrders.use("*", fanAuth(), database(), flushOutbox({ onlyAfterWrites: true }));
 
 fanOrders.openapi(
   createRoute({
@@ -151,33 +211,12 @@ fanOrders.openapi(
       db,
       { scope: fanId, route: "POST /v1/orders", key: c.req.valid("header")["idempotency-key"], body: { hold_id } },
       async () => {
-        // A hold backs one order, whatever the key: a new key (days later, once Stripe's own
-        // 24 h key window is over) must find that order and its PaymentIntent, never a second.
-        const [existing] = await db
-          .select({
-            id: orders.id,
-            fanId: orders.fanId,
-            status: orders.status,
-            expiresAt: orders.expiresAt,
-            lastError: payments.lastError,
-            providerPaymentId: payments.providerPaymentId,
-          })
-          .from(orders)
-          .innerJoin(payments, eq(payments.orderId, orders.id))
-          .where(eq(orders.holdId, hold_id));
-        if (existing) {
-          if (existing.fanId !== fanId) throw notFound("Hold");
-          if (existing.status === "cancelled" && existing.lastError === "hold_expired")
-            throw checkoutRefusals.hold_expired();
-          if (existing.status !== "pending_payment") throw orderExists(existing.id, existing.status);
-          // The first attempt may have written the order and lost its answer (an outage after
-          // the commit) before the hold got its payment window.
-          await keepHoldForOrder(c.env, db, showId, hold_id, existing);
-          return { status: 201, body: await orderCreated(c.env, db, existing.id) };
-        }
         // While Stripe is known to be down, refuse before the hold moves into checkout: the fan
         // keeps the hold as it was and retries after Retry-After.
         stripeBreaker(c.env).refuseIfOpen();
+        // A hold backs one order, whatever the key: the Show DO hands out the order id the hold
+        // first went into checkout with, so a retry (a new key days later, once Stripe's own 24 h
+        // key window is over) lands on that order and its PaymentIntent, never a second.
         const checkout = await (await showStub(c.env, showId)).beginCheckout(
           fanId,
           hold_id,
@@ -185,72 +224,56 @@ fanOrders.openapi(
           CHECKOUT_START_MS,
         );
         if (!checkout.ok) throw checkoutRefusals[checkout.code]();
-        // An earlier attempt moved the hold into checkout and never wrote its order (an outage
-        // between the two), and the hold lapsed since: the order id sticks to the hold, but no
-        // order may be written for seats that are no longer held.
-        if (checkout.hold.status === "expired") throw checkoutRefusals.hold_expired();
-        if (checkout.hold.status === "released" || checkout.hold.status === "refunded") {
-          throw checkoutRefusals.hold_released();
-        }
         const orderId = checkout.order_id;
+        if (checkout.hold.status !== "checkout" && checkout.hold.status !== "sold") {
+          // The hold is no longer held (it lapsed, or was let go): no order is written for it, and
+          // one an earlier attempt wrote (whose answer and stretch were lost) ends here.
+          const written = await loadOrderWithPayment(db, orderId);
+          if (written) await existingOrder(c.env, db, showId, written);
+          throw checkout.hold.status === "expired" ? checkoutRefusals.hold_expired() : checkoutRefusals.hold_released();
+        }
         const total = checkout.seats.reduce((sum, seat) => sum + seat.price_cents, 0);
         const currency = checkout.hold.currency;
-        // Keyed by the order the DO handed out: a concurrent request for the same hold lands on
-        // the same rows and the same PaymentIntent.
         const orderExpiresAt = new Date(Math.max(checkout.hold.expires_at_ms, Date.now() + PAYMENT_WINDOW_MS));
-        const created = await db.transaction(async (tx) => {
-          const inserted = await tx
-            .insert(orders)
-            .values({
-              id: orderId,
-              showId,
-              fanId,
-              fanEmail: c.var.fan!.email ?? null,
-              holdId: hold_id,
-              totalCents: total,
-              currency,
-              expiresAt: orderExpiresAt,
-            })
-            .onConflictDoNothing()
-            .returning({ id: orders.id });
-          if (inserted.length === 0) return false;
-          await tx.insert(orderItems).values(
-            checkout.seats.map((seat) => ({
-              orderId,
-              showId,
-              seatId: seat.seat_id,
-              tierId: seat.tier_id,
-              priceCents: seat.price_cents,
-            })),
-          );
-          await tx.insert(payments).values({ id: newId("pay"), orderId, amountCents: total, currency });
-          return true;
-        });
-        if (created) logEvent("order.created", { order_id: orderId, total_cents: total, currency });
-        if (!created) {
-          // A concurrent request for the same hold wrote the order: it is answered like a retry.
-          const [current] = await db
-            .select({
-              status: orders.status,
-              expiresAt: orders.expiresAt,
-              providerPaymentId: payments.providerPaymentId,
-            })
-            .from(orders)
-            .innerJoin(payments, eq(payments.orderId, orders.id))
-            .where(eq(orders.id, orderId));
-          if (current!.status !== "pending_payment") throw orderExists(orderId, current!.status);
-          await keepHoldForOrder(c.env, db, showId, hold_id, { id: orderId, ...current! });
-        } else {
-          // The order exists: now the hold lasts the payment window, a moment past the order's
-          // own expiry, so the order never outlives its hold.
-          await keepHoldForOrder(c.env, db, showId, hold_id, {
-            id: orderId,
-            expiresAt: orderExpiresAt,
-            providerPaymentId: null,
-          });
-          if (total === 0) await finalizeOrder(c.env, db, orderId);
+        const order: OrderRow = {
+          id: orderId,
+          showId,
+          fanId,
+          fanEmail: c.var.fan!.email ?? null,
+          holdId: hold_id,
+          status: "pending_payment",
+          totalCents: total,
+          currency,
+          expiresAt: orderExpiresAt,
+          confirmedAt: null,
+          createdAt: new Date(),
+          updatedAt: new Date(),
+        };
+        const payment: PaymentRow = {
+          id: newId("pay"),
+          orderId,
+          provider: "stripe",
+          providerPaymentId: null,
+          status: "requires_payment_method",
+          amountCents: total,
+          currency,
+          lastError: null,
+          cardFingerprint: null,
+          createdAt: new Date(),
+          updatedAt: new Date(),
+        };
+        if (!(await insertOrder(db, order, checkout.seats, payment))) {
+          // An earlier attempt, or a concurrent request for the same hold, wrote the order.
+          const written = (await loadOrderWithPayment(db, orderId))!;
+          await existingOrder(c.env, db, showId, written);
+          return { status: 201, body: await orderCreated(c.env, db, orderId, { ...written, fresh: false }) };
         }
-        return { status: 201, body: await orderCreated(c.env, db, orderId) };
+        logEvent("order.created", { order_id: orderId, total_cents: total, currency });
+        // The order exists: now the hold lasts the payment window, a moment past the order's own
+        // expiry, so the order never outlives its hold.
+        await keepHoldForOrder(c.env, db, showId, hold_id, { ...order, providerPaymentId: null });
+        if (total === 0) order.status = await finalizeOrder(c.env, db, orderId);
+        return { status: 201, body: await orderCreated(c.env, db, orderId, { order, payment, fresh: true }) };
       },
     );
     if (result.replayed) c.header("idempotent-replayed", "true");

@@ -36,7 +36,7 @@ const ConfirmResult = z
   .openapi("PaymentConfirmation");
 
 export const fanPayments = createRouter();
-fanPayments.use("*", fanAuth(), database(), flushOutbox());
+fanPayments.use("*", fanAuth(), database(), flushOutbox({ onlyAfterWrites: true }));
 
 fanPayments.openapi(
   createRoute({
