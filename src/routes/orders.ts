@@ -3,7 +3,7 @@ import { and, eq, isNull, or, sql } from "drizzle-orm";
 import { createRouter } from "../app";
 import { showStub } from "../catalog/show-directory";
 import type { Database } from "../db/client";
-import { orderItems, orders, payments } from "../db/schema";
+import { orders, payments } from "../db/schema";
 import { STRIPE_REQUEST_BUDGET_MS } from "../lib/deadline";
 import { newId, showIdOfHold } from "../lib/ids";
 import { annotate, logEvent } from "../lib/observe";
@@ -296,13 +296,9 @@ fanOrders.openapi(
   }),
   async (c) => {
     const { order_id } = c.req.valid("param");
-    const [owned] = await c.var
-      .db!.select({ id: orders.id })
-      .from(orders)
-      .where(and(eq(orders.id, order_id), eq(orders.fanId, c.var.fan!.id)));
-    if (!owned) throw notFound("Order");
-    const [view] = await loadOrderViews(c.var.db!, [owned.id]);
-    return c.json(view!, 200);
+    const [view] = await loadOrderViews(c.var.db!, [order_id], { fanId: c.var.fan!.id });
+    if (!view) throw notFound("Order");
+    return c.json(view, 200);
   },
 );
 
