@@ -42,6 +42,11 @@ export class FeedDO extends DurableObject<Env> {
   #recent: LiveBatch[] = [];
   /** SSE streams cannot hibernate: while one is open, the object stays in memory. */
   #sse = new Set<SseClient>();
+  /**
+   * Each socket's subscription as read from its attachment, kept while the object is awake:
+   * deserializing thousands of attachments on every batch was most of a fan-out's cost.
+   */
+  #subscriptions = new WeakMap<WebSocket, string[]>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -69,6 +74,7 @@ export class FeedDO extends DurableObject<Env> {
       const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
       this.ctx.acceptWebSocket(server);
       server.serializeAttachment({ sections } satisfies Subscription);
+      this.#subscriptions.set(server, sections);
       for (const message of first) server.send(message);
       return new Response(null, { status: 101, webSocket: client });
     }
@@ -94,6 +100,7 @@ export class FeedDO extends DurableObject<Env> {
       return ws.close(1008, 'expected {"type":"subscribe","sections":[section ids, at most 20]}');
     }
     ws.serializeAttachment({ sections: parsed.sections } satisfies Subscription);
+    this.#subscriptions.set(ws, parsed.sections);
     const snapshot = await this.#snapshotFor(parsed.sections);
     if (snapshot) ws.send(snapshot);
   }
@@ -139,9 +146,8 @@ export class FeedDO extends DurableObject<Env> {
     };
     let delivered = 0;
     for (const ws of this.ctx.getWebSockets()) {
-      const subscription = ws.deserializeAttachment() as Subscription | null;
       try {
-        ws.send(messageFor(subscription?.sections ?? []));
+        ws.send(messageFor(this.#sectionsOf(ws)));
         delivered++;
       } catch {
         // A socket closing meanwhile: its close handler finishes it.
@@ -221,13 +227,13 @@ export class FeedDO extends DurableObject<Env> {
     this.#state = null;
     const sockets = this.ctx.getWebSockets();
     const subscriptions = [
-      ...sockets.map((ws) => (ws.deserializeAttachment() as Subscription | null)?.sections ?? []),
+      ...sockets.map((ws) => this.#sectionsOf(ws)),
       ...[...this.#sse].map((sse) => sse.sections),
     ];
     if (!(await this.#load([...new Set(subscriptions.flat())]))) return 0;
     let delivered = 0;
     for (const ws of sockets) {
-      const sections = (ws.deserializeAttachment() as Subscription | null)?.sections ?? [];
+      const sections = this.#sectionsOf(ws);
       try {
         ws.send(JSON.stringify(snapshotMessage(this.#showId!, this.#state!, sections)));
         delivered++;
@@ -238,6 +244,16 @@ export class FeedDO extends DurableObject<Env> {
       delivered++;
     }
     return delivered;
+  }
+
+  /** The sections a socket watches: from memory, or (after hibernation) its attachment. */
+  #sectionsOf(ws: WebSocket): string[] {
+    let sections = this.#subscriptions.get(ws);
+    if (sections === undefined) {
+      sections = (ws.deserializeAttachment() as Subscription | null)?.sections ?? [];
+      this.#subscriptions.set(ws, sections);
+    }
+    return sections;
   }
 
   async #writeSse(sse: SseClient, message: string) {

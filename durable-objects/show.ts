@@ -67,6 +67,8 @@ export class ShowDO extends DurableObject<Env> {
   arrivalBatches = 0;
   /** The pending live publication: seat changes within LIVE_BATCH_MS go out as one batch. */
   #liveTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the last batch went out (this instance's clock; 0 after a restart). */
+  #livePublishedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -442,7 +444,19 @@ export class ShowDO extends DurableObject<Env> {
    * waiting room is on, a fan needs a live admission unless the whole show is sold out (then the
    * queue has no turn to give, and tells everyone in line to join the waitlist instead).
    */
-  joinWaitlist(fanId: string, email: string | null, quantity: number, sectionId: string | null): WaitlistOutcome {
+  /**
+   * With the waiting room on, the waitlist is a door too: the fan must be admitted now, or (once
+   * the show is sold out) hold a queue ticket for this show (`inLine`, checked at the edge: a
+   * ticket is only given after the join's bot check). Otherwise a bot farm that never queued
+   * could take the first claim on every returned seat.
+   */
+  joinWaitlist(
+    fanId: string,
+    email: string | null,
+    quantity: number,
+    sectionId: string | null,
+    inLine = false,
+  ): WaitlistOutcome {
     const config = this.#configRow();
     if (!config) return { ok: false, code: "show_not_found" };
     if (config.status === "cancelled") return { ok: false, code: "show_cancelled" };
@@ -455,7 +469,7 @@ export class ShowDO extends DurableObject<Env> {
       return { ok: true, entry: existing };
     this.#expireDue(now);
     const showSoldOut = inventoryOf(this.#seats.counts()) === "sold_out";
-    if (this.#room.config().enabled && !showSoldOut && !this.#room.admissionOf(fanId))
+    if (this.#room.config().enabled && !(showSoldOut && inLine) && !this.#room.admissionOf(fanId))
       return { ok: false, code: "admission_required" };
     const counts = this.#seats.counts(sectionId);
     if (counts.available > 0 || counts.held > 0) return { ok: false, code: "not_sold_out" };
@@ -661,14 +675,19 @@ export class ShowDO extends DurableObject<Env> {
   // ── live seat map ──────────────────────────────────────────────────────────────────────
 
   /**
-   * Seats moved (the trigger logged them): publish within LIVE_BATCH_MS. Only arms a timer, so
-   * a transition pays nothing for watchers, and a burst of holds becomes one batch.
+   * Seats moved (the trigger logged them): publish at most once per LIVE_BATCH_MS. Only arms a
+   * timer, so a transition pays nothing for watchers. A change after a quiet spell goes out as
+   * soon as this request's work is done (a zero timer: whatever else this turn changes joins
+   * it); during a burst the next batch waits out the rest of the interval and carries
+   * everything since the last one.
    */
   #seatsChanged() {
-    this.#liveTimer ??= setTimeout(() => {
+    if (this.#liveTimer) return;
+    const wait = Math.max(0, this.#livePublishedAt + LIVE_BATCH_MS - Date.now());
+    this.#liveTimer = setTimeout(() => {
       this.#liveTimer = null;
       this.publishLive();
-    }, LIVE_BATCH_MS);
+    }, wait);
   }
 
   /**
@@ -687,6 +706,7 @@ export class ShowDO extends DurableObject<Env> {
       )
       .toArray();
     if (!changes.length) return null;
+    this.#livePublishedAt = Date.now();
     const prev = this.#publishedSeq();
     const seq = changes.at(-1)!.seq;
     const seats: LiveSeats = {};

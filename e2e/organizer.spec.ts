@@ -43,4 +43,17 @@ test("the organizer changes the admission rate in the console and sees the room'
 
   await page.getByRole("button", { name: "Pause admission" }).click();
   await expect(page.getByRole("button", { name: "Resume admission" })).toBeVisible();
+
+  // The optional cap by seats left: set, kept by the API (read back after a reload), and cleared.
+  const perSeat = page.getByLabel(/per seat left/);
+  const applied = () =>
+    page.waitForResponse((r) => r.url().endsWith("/waiting-room") && r.request().method() === "PATCH" && r.ok());
+  await perSeat.fill("0.5");
+  await Promise.all([applied(), page.getByRole("button", { name: "Apply" }).click()]);
+  await page.reload();
+  await expect(page.getByLabel(/per seat left/)).toHaveValue("0.5");
+  await page.getByLabel(/per seat left/).fill("");
+  await Promise.all([applied(), page.getByRole("button", { name: "Apply" }).click()]);
+  await page.reload();
+  await expect(page.getByLabel(/per seat left/)).toHaveValue("");
 });

@@ -16,10 +16,11 @@ import {
 // then every seat held (a waitlist offer holds the seats that came back: the line waits, with
 // no ETA it cannot keep), then seats free again and the fan's turn comes.
 
-async function asFan(id: string, method: string, route: string, body?: unknown) {
+async function asFan(id: string, method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${stackUrl()}${route}`, {
     method,
     headers: {
+      ...headers,
       authorization: `Bearer ${await fanToken(id)}`,
       ...(body === undefined ? {} : { "content-type": "application/json" }),
     },
@@ -49,8 +50,20 @@ test("the waiting page: sold out with the waitlist, then all held, then the fan'
 
   // Another fan is on the waitlist first; two seats come back and are offered to them: every
   // seat is held or blocked, so the line (which this fan now joins) waits with no ETA.
+  // The waitlist is open to fans who came through the door: the first one's join is answered
+  // sold out with a ticket, which is its pass.
   const first = fanId("waitlist_first");
-  await asFan(first, "POST", `/v1/shows/${show.showId}/waitlist`, { quantity: 2 });
+  const told = await asFan(first, "POST", "/v1/waiting-room/sessions", { show_id: show.showId });
+  expect(told.status).toBe("sold_out");
+  await asFan(
+    first,
+    "POST",
+    `/v1/shows/${show.showId}/waitlist`,
+    { quantity: 2 },
+    {
+      "waiting-room-ticket": String(told.ticket),
+    },
+  );
   await organizer("POST", `/v1/admin/shows/${show.showId}/seats/unblock`, { seat_ids: ["L102-2-5", "L102-2-6"] });
   await expect(page.getByRole("heading", { name: "You are in line" })).toBeVisible({ timeout: 20_000 });
   await expect(page.getByRole("main").getByText(/Every seat is held by fans checking out right now/)).toBeVisible();

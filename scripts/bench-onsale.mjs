@@ -91,7 +91,7 @@ if (args.help) {
                            trust: the bench's throwaway cluster trusts 127.0.0.1 (see README)
   --pg-pool transaction    transaction: the tunnel lends pooled backends per transaction, as
                            Neon's pooled endpoint does (README); off: a new backend per connection
-  --max-minutes N          hard stop for the whole run (default 15, quick 3)
+  --max-minutes N          hard stop for the whole run (default 40, quick 6)
   --seed N                 the crowd's random choices
   --chaos                  mid-sale, Postgres frozen 10 s, then Stripe failing 10 s (bench/onsale/chaos.mjs);
                            prints the chaos line (requests during faults, p99, 503s, other 5xx, recovery)
@@ -129,7 +129,8 @@ const opts = {
   pollConcurrency: num(args["poll-concurrency"], 64),
   pollMode: args["poll-mode"],
   pollEtaFactor: 0.5,
-  maxPollGapMs: 270_000,
+  // Smart-mode fans far back poll at least this often (quick: a minute, so the run stays short).
+  maxPollGapMs: quick ? 60_000 : 270_000,
   quantities,
   meanQuantity,
   mix,
@@ -142,7 +143,7 @@ const opts = {
   // After the sell-out the crowd runs on until Onsale has told the line (fans leave when told);
   // this is only the bound for a build that never tells them: the longest a fan may go between
   // polls (smart-mode fans far back stretch theirs), plus a little.
-  tellBoundMs: args["poll-mode"] === "server" ? 30_000 : 270_000 + 15_000,
+  tellBoundMs: args["poll-mode"] === "server" ? 30_000 : (quick ? 60_000 : 270_000) + 15_000,
   progressEveryMs: quick ? 3000 : 5000,
   cronEveryMs: 60_000,
   race: !args["no-race"],
@@ -152,7 +153,7 @@ const opts = {
   raceLagMs: 1000,
   pgAuth: args["pg-auth"],
   pgPool: args["pg-pool"],
-  maxMinutes: num(args["max-minutes"], quick ? 3 : 35),
+  maxMinutes: num(args["max-minutes"], quick ? 6 : 40),
   seed: Number(args.seed),
   // Mid-sale: Postgres frozen at postgresAtS, Stripe failing at stripeAtS, each for faultS.
   chaos: args.chaos ? { postgresAtS: quick ? 10 : 90, stripeAtS: quick ? 25 : 120, faultS: 10 } : null,
@@ -384,6 +385,7 @@ async function flashCrowd({
         timeline.push(point);
         if (!soldOutAt && k.available === 0 && k.held === 0) {
           soldOutAt = Date.now();
+          loadgen.send({ type: "sold_out_seen" });
           log(`sold out: ${fmt(k.sold)} seats sold, ${fmt(k.blocked)} blocked, nothing held or available`);
         }
         if (!stopSent && soldOutAt && Date.now() - soldOutAt >= opts.tellBoundMs) {
@@ -445,7 +447,7 @@ async function flashCrowd({
     loadgen,
     { type: "flash", config: fanConfig },
     {
-      timeoutMs: (opts.maxSaleS + opts.graceS + 120) * 1000,
+      timeoutMs: (opts.maxSaleS + opts.tellBoundMs / 1000 + opts.graceS + 120) * 1000,
       onProgress: (p) => {
         latest = p;
         if (p.stopping && !stopSent) stopSent = Date.now();

@@ -9,7 +9,7 @@ import { deliverBatches } from "../src/waiting-room/edge-batches";
 import { forgetRoomStatus } from "../src/waiting-room/edge-status";
 import { signQueueTicket, verifyQueueTicket } from "../src/waiting-room/tokens";
 import { createShow, gridSeatMap, json } from "./fixtures";
-import { api, bearer } from "./helpers";
+import { api, bearer, problem } from "./helpers";
 import { newFan } from "./payments-helpers";
 import { admitNow } from "./room-helpers";
 
@@ -148,7 +148,7 @@ describe("admission follows inventory", () => {
     expect(await room.stats()).toMatchObject({ inventory: "sold_out", admission_held_back: "nothing_available" });
 
     // A fan still in line (never admitted) is sent to the waitlist, and may join it.
-    const joined = await room.stub.joinWaitlist("fan_10", null, 2, null);
+    const joined = await room.stub.joinWaitlist("fan_10", null, 2, null, true);
     expect(joined).toMatchObject({ ok: true, entry: { status: "waiting", position: 1 } });
 
     // A refund: the waitlist is served first; its offer holds both seats, so the line still waits.
@@ -306,12 +306,30 @@ describe("the line is told at the edge", () => {
     const overlay = await json<{ inventory: string }>(await api(`/v1/shows/${show.showId}/seat-map`), 200);
     expect(overlay.inventory).toBe("sold_out");
 
-    // Bob, in line but never admitted, follows the link to the waitlist; a refund is offered to him.
-    const entry = await json<{ status: string }>(
-      await api(told.waitlist_url!, { method: "POST", headers: bob.auth, json: { quantity: 2 } }),
-      200,
-    );
+    // The waitlist is a door too: only fans who came through the queue's (bot-checked) join, with
+    // their ticket for this show. A fan who never queued, or one showing someone else's ticket, is
+    // refused; so is Bob without his ticket.
+    const waitlist = (who: Fan, ticket?: string) =>
+      api(told.waitlist_url!, {
+        method: "POST",
+        headers: { ...who.auth, ...(ticket ? { "waiting-room-ticket": ticket } : {}) },
+        json: { quantity: 2 },
+      });
+    const refused = async (response: Response) => {
+      expect(response.status).toBe(403);
+      return (await problem(response)).code;
+    };
+    const stranger = await newFan();
+    expect(await refused(await waitlist(stranger))).toBe("admission_required");
+    expect(await refused(await waitlist(stranger, told.ticket))).toBe("ticket_mismatch");
+    expect(await refused(await waitlist(bob))).toBe("admission_required");
+    expect(await show.stub.waitlistStatus(stranger.id)).toBeNull();
+    expect(await show.stub.waitlistStatus(bob.id)).toBeNull();
+    // Bob, in line but never admitted, follows the link with his ticket; a refund is offered to him.
+    const entry = await json<{ status: string }>(await waitlist(bob, told.ticket), 200);
     expect(entry.status).toBe("waiting");
+    // Carol, told sold out at her join, holds an ended ticket: it is her way in too.
+    expect((await json<{ status: string }>(await waitlist(carol, carolJoined.ticket), 200)).status).toBe("waiting");
     await show.stub.refundHold(hold.hold.hold_id);
     await show.changed();
     expect(await show.stub.waitlistStatus(bob.id)).toMatchObject({ status: "offered" });

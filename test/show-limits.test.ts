@@ -358,9 +358,11 @@ describe("the waitlist is no side door", () => {
     // Seats left: the queue still has turns to give, and only an admitted fan may wait for more.
     await roomed.stub.block(["A-1-1"], "other");
     expect(await roomed.stub.joinWaitlist("fan_w2", null, 1, null)).toEqual({ ok: false, code: "admission_required" });
-    // Sold out as a whole: the line has no turn to give, and is sent to the waitlist.
+    // Sold out as a whole: the line has no turn to give, and is sent to the waitlist; a fan who
+    // never came through the door (no queue ticket, checked at the edge) is not.
     await blockAll(roomed.stub, 2);
-    expect(await roomed.stub.joinWaitlist("fan_w2", null, 1, null)).toMatchObject({
+    expect(await roomed.stub.joinWaitlist("fan_w2", null, 1, null)).toEqual({ ok: false, code: "admission_required" });
+    expect(await roomed.stub.joinWaitlist("fan_w2", null, 1, null, true)).toMatchObject({
       ok: true,
       entry: { status: "waiting" },
     });

@@ -532,7 +532,7 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
       stopReason = stopSignal.reason;
       break;
     }
-    if (performance.now() >= stopAt) {
+    if (performance.now() >= stopAt && !stopSignal.soldOutSeen) {
       stopping = true;
       stopReason = "time_bound";
       break;
@@ -592,7 +592,7 @@ export async function runFlashCrowd(config, { onProgress, stopSignal }) {
 }
 
 if (process.send) {
-  const stopSignal = { reason: null };
+  const stopSignal = { reason: null, soldOutSeen: false };
   process.on("message", async (message) => {
     if (message?.type === "chaos") {
       chaosLog.on = message.on;
@@ -600,6 +600,13 @@ if (process.send) {
     }
     if (message?.type === "stop") {
       stopSignal.reason = message.reason;
+      return;
+    }
+    // The bench saw the sell-out in the organizer's stats: the sale's time bound no longer cuts
+    // the crowd short, so every fan in line polls again and hears it from Onsale (or not). Fans
+    // are never told anything from this.
+    if (message?.type === "sold_out_seen") {
+      stopSignal.soldOutSeen = true;
       return;
     }
     if (message?.type !== "flash" && message?.type !== "race") return;

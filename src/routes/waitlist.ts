@@ -6,6 +6,7 @@ import { showStub } from "../catalog/show-directory";
 import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { fanAuth } from "../middleware/fan-auth";
+import { verifyQueueTicket } from "../waiting-room/tokens";
 
 const WaitlistEntry = z
   .object({
@@ -52,7 +53,7 @@ function refused(outcome: Extract<WaitlistOutcome, { ok: false }>): ApiError {
       return new ApiError(
         403,
         "admission_required",
-        "This show has a waiting room: join the queue; the waitlist opens to fans it admitted",
+        "This show has a waiting room: join the queue; once the show is sold out, send its Waiting-Room-Ticket to join the waitlist",
       );
   }
 }
@@ -70,20 +71,35 @@ waitlist.openapi(
     tags: ["fans"],
     summary: "Join a sold-out show's (or section's) waitlist; seats that come back are offered in order",
     security: fanSecurity,
-    request: { params, body: { required: true, content: { "application/json": { schema: JoinWaitlist } } } },
+    request: {
+      params,
+      headers: z.object({
+        "waiting-room-ticket": z.string().min(1).max(2048).optional().openapi({
+          description:
+            "With a waiting room on, the fan's queue ticket for this show (a place in line, or the sold-out answer to a join): the waitlist is only open to fans who came through the door and its bot check",
+        }),
+      }),
+      body: { required: true, content: { "application/json": { schema: JoinWaitlist } } },
+    },
     responses: {
       200: { description: "The fan's place", ...entryResponse },
-      ...problemResponses(401, 403, 404, 409, 415, 422, 429),
+      ...problemResponses(400, 401, 403, 404, 409, 415, 422, 429),
     },
   }),
   async (c) => {
     const { quantity, section_id } = c.req.valid("json");
+    const showId = c.req.valid("param").show_id;
     const fan = c.var.fan!;
-    const outcome = await (await showStub(c.env, c.req.valid("param").show_id)).joinWaitlist(
+    const header = c.req.valid("header")["waiting-room-ticket"];
+    const ticket = header ? await verifyQueueTicket(c.env, header) : null;
+    if (ticket && ticket !== "expired" && (ticket.showId !== showId || ticket.fanId !== fan.id))
+      throw new ApiError(403, "ticket_mismatch", "This waiting-room ticket is for another show or fan");
+    const outcome = await (await showStub(c.env, showId)).joinWaitlist(
       fan.id,
       fan.email ?? null,
       quantity,
       section_id ?? null,
+      ticket !== null && ticket !== "expired",
     );
     if (!outcome.ok) throw refused(outcome);
     return c.json(outcome.entry, 200);

@@ -59,6 +59,7 @@ export const enOrganizer = {
   admitPerMinute: "Admit per minute",
   maxActive: "Most fans choosing or paying at once",
   checkoutWindow: "Checkout window (seconds)",
+  perSeat: "Fans choosing or paying per seat left (optional, e.g. 0.5 for pairs; empty: off)",
   opensAt: "Opens at (your local time; empty: open now)",
   save: "Apply",
   saved: "Applied. The room follows within a second.",

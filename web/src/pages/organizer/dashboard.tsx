@@ -261,12 +261,14 @@ function RoomControls({
       </p>
       <form
         class="room-settings"
-        key={`${room.admit_per_minute}-${room.max_active}-${room.checkout_window_s}-${room.opens_at}-${room.enabled}`}
+        key={`${room.admit_per_minute}-${room.max_active}-${room.max_active_per_available_seat}-${room.checkout_window_s}-${room.opens_at}-${room.enabled}`}
         onSubmit={(event) => {
           event.preventDefault();
           const form = new FormData(event.currentTarget as HTMLFormElement);
           const opensAt = String(form.get("opens_at") ?? "");
+          const perSeat = String(form.get("max_active_per_available_seat") ?? "").trim();
           patch({
+            max_active_per_available_seat: perSeat ? Number(perSeat) : null,
             enabled: form.get("enabled") === "on",
             admit_per_minute: Number(form.get("admit_per_minute")),
             max_active: Number(form.get("max_active")),
@@ -302,6 +304,20 @@ function RoomControls({
                 min={1}
                 required
                 defaultValue={String(room.max_active)}
+              />
+            </div>
+            <div class="field">
+              <label for="room-per-seat">{to.perSeat}</label>
+              <input
+                id="room-per-seat"
+                name="max_active_per_available_seat"
+                type="number"
+                min={0.01}
+                max={100}
+                step={0.01}
+                defaultValue={
+                  room.max_active_per_available_seat === null ? "" : String(room.max_active_per_available_seat)
+                }
               />
             </div>
             <div class="field">

@@ -7,6 +7,7 @@ import { ProblemMessage } from "../../components/problem";
 import { money, t } from "../../i18n";
 import { newKey } from "../../lib/storage";
 import type { FanSession } from "../../session";
+import { loadPlace } from "./queue-store";
 import { forgetWaitlist, rememberWaitlist } from "./waitlist-store";
 
 // A sold-out show's waitlist: join with a number of tickets, see the place, and when seats come
@@ -68,11 +69,15 @@ export function WaitlistPanel({
     setBusy(true);
     setError(null);
     try {
+      // With a waiting room, the place in line (or the sold-out answer to the join) is the pass:
+      // the waitlist is only open to fans who came through the door.
+      const ticket = loadPlace(fan.fan_id, show.show_id)?.ticket;
       const joined = await api<WaitlistEntry>(path, {
         method: "POST",
         auth: true,
         idempotencyKey: joinKey.current,
         body: { quantity },
+        headers: ticket ? { "waiting-room-ticket": ticket } : {},
       });
       rememberWaitlist(fan.fan_id, { show_id: show.show_id, event_name: show.event_name });
       setEntry(joined);
