@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import type { LiveBatch, LiveSeats, LiveSnapshot } from "./live";
+import type { Inventory } from "./types";
 
 // One of a show's few feed objects (durable-objects/live.ts names them): it holds a few thousand
 // fans' sockets for the live seat map and fans each batch the Show DO publishes out to them, so
@@ -28,6 +29,7 @@ type Subscription = { sections: string[] };
 type SseClient = Subscription & { writer: WritableStreamDefaultWriter<Uint8Array> };
 type State = {
   seq: number;
+  inventory: Inventory;
   sections: Map<string, number>;
   seats: Map<string, Record<string, LiveSeats[string][string]>>;
 };
@@ -204,6 +206,7 @@ export class FeedDO extends DurableObject<Env> {
     }
     this.#state = {
       seq: snapshot.seq,
+      inventory: snapshot.inventory,
       sections: new Map(snapshot.sections.map((s) => [s.section_id, s.available])),
       seats: new Map(Object.entries(snapshot.seats)),
     };
@@ -214,6 +217,7 @@ export class FeedDO extends DurableObject<Env> {
   #apply(batch: LiveBatch) {
     const state = this.#state;
     if (!state || batch.seq <= state.seq) return;
+    state.inventory = batch.inventory;
     for (const section of batch.sections) state.sections.set(section.section_id, section.available);
     for (const [sectionId, seats] of Object.entries(batch.seats)) {
       const kept = state.seats.get(sectionId);
@@ -226,10 +230,7 @@ export class FeedDO extends DurableObject<Env> {
   async #resnapshotAll(): Promise<number> {
     this.#state = null;
     const sockets = this.ctx.getWebSockets();
-    const subscriptions = [
-      ...sockets.map((ws) => this.#sectionsOf(ws)),
-      ...[...this.#sse].map((sse) => sse.sections),
-    ];
+    const subscriptions = [...sockets.map((ws) => this.#sectionsOf(ws)), ...[...this.#sse].map((sse) => sse.sections)];
     if (!(await this.#load([...new Set(subscriptions.flat())]))) return 0;
     let delivered = 0;
     for (const ws of sockets) {
@@ -287,6 +288,7 @@ function deltaMessage(batch: LiveBatch, sections: string[]) {
     prev: batch.prev,
     seq: batch.seq,
     as_of_ms: batch.as_of_ms,
+    inventory: batch.inventory,
     sections: batch.sections,
     ...(seats ? { seats } : {}),
   };
@@ -300,6 +302,7 @@ function snapshotMessage(showId: string, state: State, sections: string[]) {
     show_id: showId,
     seq: state.seq,
     as_of_ms: Date.now(),
+    inventory: state.inventory,
     sections: [...state.sections].map(([section_id, available]) => ({ section_id, available })),
     ...(sections.length ? { seats } : {}),
   };

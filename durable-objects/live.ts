@@ -1,6 +1,8 @@
 // The live seat map's messages and the show → feeds mapping, shared by the Show DO (which
 // publishes), the feed DOs (which fan out) and the Worker (which assigns a fan to a feed).
 
+import type { Inventory } from "./types";
+
 /** Public state of one seat on the live map: held, sold and blocked all read "unavailable". */
 export type LiveSeatStatus = "available" | "unavailable";
 
@@ -18,6 +20,8 @@ export type LiveBatch = {
   prev: number;
   seq: number;
   as_of_ms: number;
+  /** What the show has left as of `seq` (as the waiting room words it): sold out is told here too. */
+  inventory: Inventory;
   sections: { section_id: string; available: number }[];
   seats: LiveSeats;
 };
@@ -27,6 +31,7 @@ export type LiveSnapshot = {
   show_id: string;
   seq: number;
   as_of_ms: number;
+  inventory: Inventory;
   sections: { section_id: string; available: number }[];
   seats: LiveSeats;
 };

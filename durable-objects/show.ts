@@ -10,6 +10,7 @@ import type {
   HoldOutcome,
   HoldRequest,
   HoldView,
+  Inventory,
   OrganizerSeat,
   PollOutcome,
   QueueArrival,
@@ -69,6 +70,8 @@ export class ShowDO extends DurableObject<Env> {
   #liveTimer: ReturnType<typeof setTimeout> | null = null;
   /** When the last batch went out (this instance's clock; 0 after a restart). */
   #livePublishedAt = 0;
+  /** The inventory the last batch carried (null after a restart: the next batch says it again). */
+  #liveInventory: Inventory | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -700,17 +703,29 @@ export class ShowDO extends DurableObject<Env> {
   publishLive(): LiveBatch | null {
     const config = this.#configRow();
     if (!config) return null;
-    const changes = this.#sql
-      .exec<{ seq: number; seat_id: string; section_id: string; available: number }>(
-        "SELECT seq, seat_id, section_id, available FROM seat_changes ORDER BY seq",
-      )
-      .toArray();
-    if (!changes.length) return null;
+    const readChanges = () =>
+      this.#sql
+        .exec<{ seq: number; seat_id: string; section_id: string; available: number }>(
+          "SELECT seq, seat_id, section_id, available FROM seat_changes ORDER BY seq",
+        )
+        .toArray();
+    let changes = readChanges();
+    const inventory = inventoryOf(this.#seats.counts());
+    if (!changes.length && inventory === this.#liveInventory) return null;
+    if (!changes.length) {
+      // No seat changed its public state, but what the show has left did (the last held seats
+      // were sold: sold out). The batch needs a sequence number of its own: a marker row takes
+      // the next one, and carries no seat.
+      this.#sql.exec("INSERT INTO seat_changes (seat_id, section_id, available) VALUES ('', '', 0)");
+      changes = readChanges();
+    }
     this.#livePublishedAt = Date.now();
+    this.#liveInventory = inventory;
     const prev = this.#publishedSeq();
     const seq = changes.at(-1)!.seq;
     const seats: LiveSeats = {};
     for (const change of changes) {
+      if (change.seat_id === "") continue;
       seats[change.section_id] ??= {};
       seats[change.section_id]![change.seat_id] = change.available ? "available" : "unavailable";
     }
@@ -723,6 +738,7 @@ export class ShowDO extends DurableObject<Env> {
       prev,
       seq,
       as_of_ms: this.clock(),
+      inventory,
       sections: this.#seats
         .sections()
         .filter((section) => section.section_id in seats)
@@ -760,6 +776,7 @@ export class ShowDO extends DurableObject<Env> {
       show_id: config.show_id,
       seq: Math.max(logged ?? 0, this.#publishedSeq()),
       as_of_ms: this.clock(),
+      inventory: inventoryOf(this.#seats.counts()),
       sections: this.#seats.sections().map(({ section_id, available }) => ({ section_id, available })),
       seats,
     };

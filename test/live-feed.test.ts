@@ -15,6 +15,7 @@ type Message = {
   type: "snapshot" | "delta";
   seq: number;
   prev?: number;
+  inventory: "available" | "all_held" | "sold_out";
   sections: { section_id: string; available: number }[];
   seats?: Record<string, "available" | "unavailable">;
 };
@@ -192,6 +193,40 @@ describe("GET /v1/shows/{id}/seat-map/live", () => {
     expect([...seen].sort()).toEqual([...burst].sort());
     expect(deltas).toBeLessThanOrEqual(2);
     live.ws.close();
+  });
+
+  it("says what the show has left: all held, then sold out when the last held seats are sold (a delta with no seat), then available after a refund", async () => {
+    const { organizer, showId } = await createShow();
+    const live = await connect(showId, "?sections=A");
+    expect((await live.next()).inventory).toBe("available");
+    const stub = env.SHOW.getByName(showId);
+    const all = [..."AB"].flatMap((section) =>
+      Array.from({ length: 12 }, (_, i) => `${section}-${Math.floor(i / 4) + 1}-${(i % 4) + 1}`),
+    );
+    await json(
+      await api(`/v1/admin/shows/${showId}/seats/block`, {
+        method: "POST",
+        headers: bearer(organizer.key),
+        json: { seat_ids: all.slice(1), reason: "production_kill" },
+      }),
+      200,
+    );
+    const alice = await fan();
+    const held = await hold(showId, alice, [all[0]!]);
+    await live.next((m) => m.type === "delta" && m.inventory === "all_held");
+    expect((await stub.beginCheckout(alice.id, held.hold_id, "ord_live_sold", 600_000)).ok).toBe(true);
+    expect((await stub.sellHold(held.hold_id)).ok).toBe(true);
+    const soldOut = await live.next(delta);
+    expect(soldOut).toMatchObject({ inventory: "sold_out", sections: [] });
+    expect(soldOut.seats).toBeUndefined();
+    expect(soldOut.prev).toBeLessThan(soldOut.seq);
+    // A newcomer's snapshot says it too.
+    const late = await connect(showId, "?sections=A");
+    expect((await late.next()).inventory).toBe("sold_out");
+    await stub.refundHold(held.hold_id);
+    expect(await live.next(delta)).toMatchObject({ inventory: "available", seats: { [all[0]!]: "available" } });
+    live.ws.close();
+    late.ws.close();
   });
 
   it("`since` resumes with the deltas missed; a stale `since` gets a snapshot", async () => {

@@ -24,6 +24,10 @@ const LiveMessage = z
     }),
     show_id: z.string().optional(),
     as_of_ms: z.number().int(),
+    inventory: z.enum(["available", "all_held", "sold_out"]).openapi({
+      description:
+        "What the show has left, as the waiting room says it: `sold_out` (every seat sold or blocked, nothing held) comes as a delta of its own when the last held seats are sold; offer the waitlist",
+    }),
     sections: z.array(z.object({ section_id: z.string(), available: z.number().int() })),
     seats: z
       .record(z.string(), z.enum(["available", "unavailable"]))

@@ -10,6 +10,7 @@ export type LiveMessage = {
   type: "snapshot" | "delta";
   seq: number;
   prev?: number;
+  inventory?: "available" | "all_held" | "sold_out";
   sections: { section_id: string; available: number }[];
   seats?: Record<string, "available" | "unavailable">;
 };

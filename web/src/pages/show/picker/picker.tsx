@@ -48,6 +48,7 @@ export function Picker({ show, fan, onHeld, onAdmissionLost }: StepProps) {
       (current) =>
         current && {
           ...current,
+          ...(message.inventory ? { inventory: message.inventory } : {}),
           sections: current.sections.map((s) =>
             counts.has(s.section_id) ? { ...s, available: counts.get(s.section_id)! } : s,
           ),
