@@ -218,6 +218,8 @@ export function createPooler({ credentials, maxBackends = DEFAULT_MAX_BACKENDS }
   const all = new Set();
   const sessions = new Map(); // the cancel key handed to a client → its session
   let closed = false;
+  /** Statements clients ran through the pooler (Query or Execute messages, BEGIN and COMMIT included). */
+  let statements = 0;
 
   /** A backend: an idle one, a new one while under the cap, or the next one given back. */
   async function acquire(pool, { host, port, params }) {
@@ -327,6 +329,8 @@ export function createPooler({ credentials, maxBackends = DEFAULT_MAX_BACKENDS }
     };
 
     const fromClient = (type, whole) => {
+      // A simple Query or an extended-protocol Execute is one statement run for the client.
+      if (type === "Q" || type === "E") statements += 1;
       if (type === "X") {
         end();
         close(1000);
@@ -467,7 +471,7 @@ export function createPooler({ credentials, maxBackends = DEFAULT_MAX_BACKENDS }
         idle += pool.idle.length;
         waiting += pool.waiting.length;
       }
-      return { backends: all.size, idle, waiting };
+      return { backends: all.size, idle, waiting, statements };
     },
   };
 }

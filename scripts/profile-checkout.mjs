@@ -75,7 +75,10 @@ try {
     const step = async (name, method, url, options, ok) => {
       const response = await client.request(method, url, { token, ...options });
       if (response.status !== ok) {
-        const key = `${name} ${response.status} ${response.body?.code ?? ""}`.trim();
+        // A 503 names its dependency and why (breaker open, timed out, connection dropped).
+        const why =
+          response.status === 503 ? ` ${response.body?.dependency ?? ""}: ${response.body?.detail ?? ""}` : "";
+        const key = `${name} ${response.status} ${response.body?.code ?? ""}${why}`.trim();
         failures[key] = (failures[key] ?? 0) + 1;
         return null;
       }
@@ -111,7 +114,9 @@ try {
       `/v1/payments/${order.payment.payment_id}/confirm`,
       {
         headers: { "idempotency-key": `p${i}` },
-        json: { payment_method: "pm_card_visa" },
+        // A card of the fan's own (the stand-in's `__suffix`): one card for everyone would
+        // reach the per-card cap after eight tickets and refuse the rest.
+        json: { payment_method: `pm_card_visa__profiled${i}` },
       },
       200,
     );
@@ -131,9 +136,12 @@ try {
   await run(warmup);
   for (const samples of Object.values(latency)) samples.values.length = 0;
   const profile = await startProfile(target.inspector);
+  const statementsBefore = db.statements();
   const t0 = performance.now();
   await run(checkouts);
   const seconds = (performance.now() - t0) / 1000;
+  // Every statement of the measured checkouts (webhooks included), as the pooler saw them.
+  const statements = statementsBefore === null ? null : (db.statements() - statementsBefore) / checkouts;
   const raw = await profile.stop();
   const summary = summarizeProfile(raw, workers.onsale, { requests: checkouts });
   const result = {
@@ -141,6 +149,7 @@ try {
     concurrency,
     seconds,
     checkouts_per_s: checkouts / seconds,
+    statements_per_checkout: statements,
     failures,
     latency_ms: Object.fromEntries(Object.entries(latency).map(([k, v]) => [k, v.summary()])),
     profile: summary,
@@ -151,6 +160,9 @@ try {
   const ms = (us) => (us / 1000).toFixed(2).padStart(6);
   console.log(
     `\n${checkouts} checkouts in ${seconds.toFixed(1)} s = ${result.checkouts_per_s.toFixed(1)}/s; failures ${JSON.stringify(failures)}`,
+  );
+  console.log(
+    `Postgres statements per checkout: ${statements === null ? "n/a (run with --pg-pool transaction)" : statements.toFixed(1)}`,
   );
   console.log(
     `p50 ms: ${Object.entries(result.latency_ms)

@@ -54,4 +54,20 @@ describe("circuit breaker", () => {
     breaker.succeeded();
     expect(breaker.state).toBe("closed");
   });
+
+  it("does not open on overload: failures of calls that waited while the dependency answered others do not count", async () => {
+    const breaker = new Breaker("postgres", 3, 100);
+    // Ten calls queue up; one other call is answered while they wait; then all ten time out, in a row.
+    const started = Date.now();
+    await sleep(2);
+    breaker.succeeded();
+    await sleep(2);
+    for (let i = 0; i < 10; i++) breaker.failed(started);
+    expect(breaker.state).toBe("closed");
+    expect(refused(breaker)).toBe(false);
+    // The dependency goes quiet: calls that started after its last answer do count.
+    await sleep(2);
+    for (let i = 0; i < 3; i++) breaker.failed(Date.now());
+    expect(breaker.state).toBe("open");
+  });
 });

@@ -1,5 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { HoldView } from "../durable-objects/types";
 import { withDatabase } from "../src/db/client";
@@ -222,5 +223,24 @@ describe("checkout cut off between the Show DO and Postgres", () => {
     // Asking again never keeps the seats beyond the order.
     await placeOrder(fan, hold.hold_id);
     expect((await holdOf(fan, hold.hold_id)).expires_at_ms).toBe(kept.expires_at_ms);
+  });
+});
+
+describe("a busy Postgres is not an outage", () => {
+  it("a statement slower than the deadline is waited for while Postgres keeps answering others", async () => {
+    await withDatabase(env, async (db) => {
+      const slowS = (PG_STATEMENT_TIMEOUT_MS + 1_500) / 1_000;
+      // Started now (drizzle's query runs once awaited), answered after the deadline.
+      const slow = db.execute(sql`select pg_sleep(${slowS})`).then((result) => result.rows.length);
+      // The isolate's other statements are answered meanwhile: a queue, not a frozen server.
+      const until = Date.now() + slowS * 1_000;
+      while (Date.now() < until) {
+        await db.execute(sql`select 1`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      await expect(slow).resolves.toBe(1);
+    });
+    // A frozen server is still known within the deadline (the tests above); this one stays closed.
+    expect((await api("/v1/orders/ord_none", { headers: (await newFan()).auth })).status).toBe(404);
   });
 });

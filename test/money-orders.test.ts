@@ -1,9 +1,9 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../src/db/client";
-import { outbox } from "../src/db/schema";
+import { idempotencyRecords, orders, outbox } from "../src/db/schema";
 import worker from "../src/index";
 import { reconcile } from "../src/orders/reconcile";
 import { createShow, json } from "./fixtures";
@@ -14,6 +14,7 @@ import {
   expireHoldsAt,
   holdSeats,
   intentOf,
+  lapseCheckoutHold,
   newFan,
   type OrderCreated,
   orderRow,
@@ -155,11 +156,9 @@ describe("reconciliation and finalize", () => {
 
     // Another card: the same card would be refused before the charge by the per-card cap
     // (test/abuse-card-limit.test.ts); this door is the per-fan limit's.
-    const paidLate = await json<{ order_status: string }>(
-      await confirmPayment(fan, lapsed.payment.payment_id, { payment_method: "pm_card_mastercard" }),
-      200,
-    );
-    expect(paidLate.order_status).toBe("refunded");
+    // Paid in the browser: the confirm route refuses a lapsed hold before any charge (below).
+    expect((await standin.payInBrowser(await intentOf(lapsed.order_id), "pm_card_mastercard")).status).toBe(200);
+    expect((await orderRow(lapsed.order_id)).status).toBe("refunded");
     expect(await ticketsOf(lapsed.order_id)).toHaveLength(0);
     expect(await refundRows(lapsed.order_id)).toMatchObject([
       { reason: "limit_exceeded", status: "succeeded", amountCents: 10_000 },
@@ -200,5 +199,100 @@ describe("a fan abandons a checkout", () => {
     const paid = await buy(showId, ["A-2-3"]);
     expect((await problem(await cancel(paid.order.order_id, paid.fan))).code).toBe("order_not_cancellable");
     expect((await ticketsOf(paid.order.order_id)).map((t) => t.status)).toEqual(["valid"]);
+  });
+});
+
+describe("a hold that lapsed is never paid for", () => {
+  // The known hole: an order's hold is stretched to its payment window only once the order is
+  // written; an attempt that wrote the order and lost its answer (and its stretch) leaves the
+  // hold on checkout's first minute, and a retry after that minute used to hand out a payable
+  // PaymentIntent for seats no longer held.
+
+  /** A placed order whose hold lapsed as if its stretch had been lost; its intent, not yet paid. */
+  async function lapsedOrder(seats: string[]) {
+    const { showId } = await createShow();
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, seats);
+    const order = await json<OrderCreated>(await placeOrder(fan, hold.hold_id, "first"), 201);
+    await lapseCheckoutHold(showId);
+    return { showId, fan, hold, order, intentId: await intentOf(order.order_id) };
+  }
+
+  async function expectNothingCharged(orderId: string, intentId: string) {
+    expect((await standin.intent(intentId)).status).toBe("canceled");
+    expect((await orderRow(orderId)).status).toBe("cancelled");
+    expect(await ticketsOf(orderId)).toHaveLength(0);
+    expect(await refundRows(orderId)).toHaveLength(0);
+  }
+
+  it("a retry with the same key, once its in-flight record is a minute old: 409 hold_expired, nothing payable", async () => {
+    const { showId, fan, hold, order, intentId } = await lapsedOrder(["A-1-1"]);
+    // The first attempt's answer was lost: its key is still in flight, from a minute ago.
+    await withDatabase(env, (db) =>
+      db
+        .update(idempotencyRecords)
+        .set({
+          state: "in_flight",
+          responseStatus: null,
+          responseBody: null,
+          completedAt: null,
+          createdAt: sql`now() - interval '61 seconds'`,
+        })
+        .where(and(eq(idempotencyRecords.scope, fan.id), eq(idempotencyRecords.key, "first"))),
+    );
+    const retried = await placeOrder(fan, hold.hold_id, "first");
+    expect(retried.headers.get("content-type")).toContain("application/problem+json");
+    expect(await problem(retried)).toMatchObject({ status: 409, code: "hold_expired" });
+    await expectNothingCharged(order.order_id, intentId);
+    // Asked again, the answer is the same, and the seat is free for anyone.
+    expect((await problem(await placeOrder(fan, hold.hold_id, "first"))).code).toBe("hold_expired");
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ held: 0, sold: 0 });
+  });
+
+  it("a retry with a new key: 409 hold_expired, the PaymentIntent cancelled; a confirm then charges nothing", async () => {
+    const { fan, hold, order, intentId } = await lapsedOrder(["A-1-2"]);
+    expect((await problem(await placeOrder(fan, hold.hold_id, "second"))).code).toBe("hold_expired");
+    await expectNothingCharged(order.order_id, intentId);
+    const confirm = await confirmPayment(fan, order.payment.payment_id, { payment_method: "pm_card_visa" });
+    expect(confirm.status).toBeLessThan(500);
+    expect((await standin.intent(intentId)).status).toBe("canceled");
+    expect(await ticketsOf(order.order_id)).toHaveLength(0);
+  });
+
+  it("a confirm after the hold lapsed: 409 hold_expired before the card is charged", async () => {
+    const { showId, fan, order, intentId } = await lapsedOrder(["A-1-3"]);
+    // Someone else holds the seat now.
+    const other = await newFan();
+    await holdSeats(showId, other, ["A-1-3"]);
+    const confirm = await confirmPayment(fan, order.payment.payment_id, { payment_method: "pm_card_visa" });
+    expect(confirm.headers.get("content-type")).toContain("application/problem+json");
+    expect(await problem(confirm)).toMatchObject({ status: 409, code: "hold_expired" });
+    await expectNothingCharged(order.order_id, intentId);
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ held: 1, sold: 0 });
+  });
+
+  it("an order id handed out for a hold that lapsed before its order was written: 409, no order written", async () => {
+    const { showId } = await createShow();
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["A-1-4"]);
+    // What POST /v1/orders does first; then the attempt died before Postgres had the order.
+    await env.SHOW.getByName(showId).beginCheckout(fan.id, hold.hold_id, "ord_never_written_lapsed", 60_000);
+    await lapseCheckoutHold(showId);
+    const intentsBefore = (await standin.events()).length;
+    expect((await problem(await placeOrder(fan, hold.hold_id))).code).toBe("hold_expired");
+    const written = await withDatabase(env, (db) => db.select().from(orders).where(eq(orders.holdId, hold.hold_id)));
+    expect(written).toHaveLength(0);
+    expect((await standin.events()).length).toBe(intentsBefore);
+  });
+
+  it("paid in the browser after the hold lapsed and the seat went to another fan: refunded, sold once", async () => {
+    const { showId, order, intentId } = await lapsedOrder(["A-2-1"]);
+    const other = await buy(showId, ["A-2-1"]);
+    expect((await standin.payInBrowser(intentId)).status).toBe(200);
+    expect((await orderRow(order.order_id)).status).toBe("refunded");
+    expect(await refundRows(order.order_id)).toMatchObject([{ reason: "seat_conflict", status: "succeeded" }]);
+    expect(await ticketsOf(order.order_id)).toHaveLength(0);
+    expect((await ticketsOf(other.order.order_id)).map((t) => t.status)).toEqual(["valid"]);
+    expect((await env.SHOW.getByName(showId).soldSeats()).map((s) => s.seat_id)).toEqual(["A-2-1"]);
   });
 });

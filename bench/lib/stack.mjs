@@ -36,6 +36,8 @@ export async function startDatabase({ dir, log, pooling = true }) {
   return {
     url,
     proxyUrl: proxy.url,
+    /** Statements run through the pooler so far (null without pooling). */
+    statements: () => proxy.pool?.stats.statements ?? null,
     stop: async () => {
       await proxy.close();
       await stopPostgres();

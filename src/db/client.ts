@@ -2,7 +2,13 @@ import { Client, neonConfig, Pool } from "@neondatabase/serverless";
 import { DrizzleQueryError } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import { type Breaker, breakerFor } from "../lib/breaker";
-import { PG_CLOSE_TIMEOUT_MS, PG_CONNECT_TIMEOUT_MS, PG_STATEMENT_TIMEOUT_MS, settleWithin } from "../lib/deadline";
+import {
+  PG_BUSY_STATEMENT_TIMEOUT_MS,
+  PG_CLOSE_TIMEOUT_MS,
+  PG_CONNECT_TIMEOUT_MS,
+  PG_STATEMENT_TIMEOUT_MS,
+  settleWithin,
+} from "../lib/deadline";
 import { traceTransactions } from "../lib/observe";
 import { apiErrorWithin, dependencyUnavailable } from "../lib/problem";
 import * as schema from "./schema";
@@ -47,10 +53,11 @@ export function openPool(
     connectionString: env.DATABASE_URL,
     max,
     connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
-    query_timeout: statementTimeoutMs,
+    // The hard bound; the statement deadline proper (silence) is the guarded client's.
+    query_timeout: Math.max(statementTimeoutMs, PG_BUSY_STATEMENT_TIMEOUT_MS),
   });
   // The driver's Pool sets its own Client class after pg-pool reads `options.Client`.
-  (pool as unknown as { Client: unknown }).Client = guardedClient(breaker);
+  (pool as unknown as { Client: unknown }).Client = guardedClient(breaker, statementTimeoutMs);
   guardPoolWait(pool);
   // pg-pool emits this for an idle client whose socket closed (it also discards a client after
   // a failed query, which workerd reports as "Network connection lost"). The pool replaces
@@ -89,7 +96,7 @@ type Callback = (error: Error | null, result?: unknown) => void;
  * outage surfaces as the `dependency_unavailable` problem (the driver's error as its cause), and
  * a connection that timed out once is not trusted with another statement.
  */
-function guardedClient(breaker: Breaker) {
+function guardedClient(breaker: Breaker, silenceMs: number) {
   return class GuardedClient extends Client {
     private broken = false;
 
@@ -97,6 +104,7 @@ function guardedClient(breaker: Breaker) {
     override connect(callback?: (error?: Error) => void): any {
       // Opening a connection is not proof that Postgres answers queries (a pooler may accept
       // it): only statements take the half-open breaker's trial and close it again.
+      const started = Date.now();
       const connecting = (async () => {
         breaker.refuseIfOpen();
         try {
@@ -105,7 +113,7 @@ function guardedClient(breaker: Breaker) {
           this.broken = true;
           // A refused login is an answer (and a configuration error), not an outage.
           if (!isOutage(error)) throw error;
-          breaker.failed();
+          breaker.failed(started);
           throw asUnavailable(error);
         }
       })();
@@ -123,8 +131,14 @@ function guardedClient(breaker: Breaker) {
         if (this.broken) throw dependencyUnavailable("postgres", 1, "dropped the connection");
         breaker.admit();
         postgresStats.statements += 1;
+        const started = Date.now();
         try {
-          const result = await (super.query as (...a: unknown[]) => Promise<unknown>)(...args);
+          const result = await untilSilent(
+            breaker,
+            started,
+            silenceMs,
+            (super.query as (...a: unknown[]) => Promise<unknown>)(...args),
+          );
           breaker.succeeded();
           return result;
         } catch (error) {
@@ -132,7 +146,7 @@ function guardedClient(breaker: Breaker) {
             breaker.succeeded();
             throw error;
           }
-          breaker.failed();
+          breaker.failed(started);
           this.broken = true;
           throw asUnavailable(error);
         }
@@ -144,6 +158,35 @@ function guardedClient(breaker: Breaker) {
       );
     }
   };
+}
+
+/**
+ * The statement deadline: `work` fails once Postgres has been silent for `silenceMs` — it
+ * answered neither this statement nor any other of the isolate's since this one started (or
+ * for the last `silenceMs`). A frozen server is known within `silenceMs`, as with a plain
+ * timeout; a busy one that keeps answering others is waited for, up to the driver's hard
+ * `query_timeout` (PG_BUSY_STATEMENT_TIMEOUT_MS), so a queue under load is not an outage.
+ */
+function untilSilent<T>(breaker: Breaker, started: number, silenceMs: number, work: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout>;
+    const check = () => {
+      const silentFor = Date.now() - Math.max(started, breaker.lastAnswerAt);
+      if (silentFor >= silenceMs) reject(new Error(`Postgres answered nothing for ${silentFor} ms`));
+      else timer = setTimeout(check, silenceMs - silentFor);
+    };
+    timer = setTimeout(check, silenceMs);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 function asUnavailable(error: unknown) {

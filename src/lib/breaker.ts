@@ -4,6 +4,11 @@ import { type Dependency, dependencyUnavailable } from "./problem";
 // that tries it would otherwise wait out its own timeout, holding the isolate's connections and
 // piling up retries; after a few failures in a row the breaker answers 503 at once for a short
 // cool-down, then lets one request through to find out whether the dependency is back.
+//
+// It opens on a dependency that is failing, never on our own overload: a call that failed (timed
+// out, say) while the dependency answered other calls of this isolate is not evidence of an
+// outage — it waited in a busy queue — and does not count. Under plain load something always
+// answers; when the dependency is down, nothing does.
 
 /** Failures in a row that open the breaker. */
 export const BREAKER_FAILURES = 5;
@@ -17,6 +22,8 @@ export class Breaker {
   private openUntil = 0;
   /** When the half-open breaker let its trial through; 0 when none is out. */
   private trialSince = 0;
+  /** When the dependency last answered a call of this isolate (0: never). */
+  lastAnswerAt = 0;
 
   constructor(
     readonly dependency: Dependency,
@@ -60,9 +67,16 @@ export class Breaker {
     this.failures = 0;
     this.openUntil = 0;
     this.trialSince = 0;
+    this.lastAnswerAt = Date.now();
   }
 
-  failed() {
+  /**
+   * A call that started at `startedAt` failed. If the dependency answered another call since
+   * then, this one failed in a queue, not because the dependency is down: it is not counted
+   * (a half-open breaker's trial always is: nothing else was let through).
+   */
+  failed(startedAt = Date.now()) {
+    if (!this.trialSince && this.lastAnswerAt > startedAt) return;
     this.failures += 1;
     // A failed trial re-opens at once; a closed breaker opens after enough failures in a row.
     if (this.trialSince || this.failures >= this.failuresToOpen) {

@@ -11,8 +11,17 @@ import { type Dependency, dependencyUnavailable } from "./problem";
  * a second, a few at worst) and for a loaded pooler; a frozen server is known within it.
  */
 export const PG_CONNECT_TIMEOUT_MS = 5_000;
-/** Postgres: one statement, measured at the client (a frozen server sends nothing back). */
+/**
+ * Postgres: one statement, measured at the client (a frozen server sends nothing back) as
+ * silence — how long Postgres answered neither it nor any other statement of the isolate. A
+ * frozen server fails a statement within this; a busy one that keeps answering does not.
+ */
 export const PG_STATEMENT_TIMEOUT_MS = 5_000;
+/**
+ * Postgres: one statement at most, however busy (a queue of statements under load, a lock
+ * wait): past this it fails even while Postgres answers others.
+ */
+export const PG_BUSY_STATEMENT_TIMEOUT_MS = 20_000;
 /**
  * Postgres: one statement of organizer work (publishing a 60,000-seat stadium, reports) and of
  * background jobs (cron, queue consumer): nobody in a crowd waits on these, and they are big.

@@ -21,4 +21,12 @@ export async function enqueueNotification(
   payload: Record<string, unknown>,
 ) {
   await tx.insert(outbox).values({ topic, aggregateId, payload });
+  outboxWritten.since = Date.now();
 }
+
+/**
+ * When this isolate last wrote a message to the outbox (0: never): a request that wrote none
+ * need not ask Postgres for unpublished messages (src/middleware/outbox.ts). Set on the insert,
+ * before its transaction commits; a publish that finds nothing committed yet costs one read.
+ */
+export const outboxWritten = { since: 0 };

@@ -1,4 +1,4 @@
-import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { Database } from "../db/client";
 import { orderItems, orders, payments, shows, tickets } from "../db/schema";
@@ -21,45 +21,34 @@ async function lockCard(tx: Executor, showId: string, fingerprint: string) {
   await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`card:${showId}:${fingerprint}`}, 0))`);
 }
 
-/** Seats of this show the card paid for (valid tickets), and optionally is paying for now, other than `orderId`'s. */
-async function seatsOnCard(tx: Executor, order: Order, fingerprint: string, withInFlight: boolean): Promise<number> {
-  const [bought] = await tx
-    .select({ n: sql<number>`count(*)::int` })
-    .from(tickets)
-    .innerJoin(payments, eq(payments.orderId, tickets.orderId))
-    .where(
-      and(
-        eq(tickets.showId, order.showId),
-        eq(payments.cardFingerprint, fingerprint),
-        inArray(tickets.status, ["valid", "checked_in"]),
-        ne(tickets.orderId, order.id),
-      ),
-    );
-  if (!withInFlight) return bought!.n;
-  const [paying] = await tx
-    .select({ n: sql<number>`count(*)::int` })
-    .from(orderItems)
-    .innerJoin(orders, eq(orders.id, orderItems.orderId))
-    .innerJoin(payments, eq(payments.orderId, orders.id))
-    .where(
-      and(
-        eq(orders.showId, order.showId),
-        eq(payments.cardFingerprint, fingerprint),
-        eq(orders.status, "pending_payment"),
-        sql`${orders.expiresAt} > now()`,
-        ne(orders.id, order.id),
-      ),
-    );
-  return bought!.n + paying!.n;
-}
-
-async function limitAndSeats(tx: Executor, order: Order) {
-  const [show] = await tx.select({ limit: shows.ticketLimit }).from(shows).where(eq(shows.id, order.showId));
-  const [own] = await tx
-    .select({ n: sql<number>`count(*)::int` })
-    .from(orderItems)
-    .where(eq(orderItems.orderId, order.id));
-  return { limit: show!.limit, seats: own!.n };
+/**
+ * In one statement: the show's per-fan limit, the order's own seats, and the seats of this show
+ * the card paid for (valid tickets) — with `withInFlight`, also those it is paying for now
+ * (pending, unexpired orders) — other than `order`'s.
+ */
+async function cardCounts(tx: Executor, order: Order, fingerprint: string, withInFlight: boolean) {
+  const bought = sql<number>`(
+    SELECT count(*)::int FROM ${tickets}
+    INNER JOIN ${payments} ON ${payments.orderId} = ${tickets.orderId}
+    WHERE ${tickets.showId} = ${order.showId} AND ${payments.cardFingerprint} = ${fingerprint}
+      AND ${tickets.status} IN ('valid', 'checked_in') AND ${tickets.orderId} <> ${order.id})`;
+  const paying = withInFlight
+    ? sql<number>`(
+    SELECT count(*)::int FROM ${orderItems}
+    INNER JOIN ${orders} ON ${orders.id} = ${orderItems.orderId}
+    INNER JOIN ${payments} ON ${payments.orderId} = ${orders.id}
+    WHERE ${orders.showId} = ${order.showId} AND ${payments.cardFingerprint} = ${fingerprint}
+      AND ${orders.status} = 'pending_payment' AND ${orders.expiresAt} > now() AND ${orders.id} <> ${order.id})`
+    : sql<number>`0`;
+  const [counts] = await tx
+    .select({
+      limit: shows.ticketLimit,
+      seats: sql<number>`(SELECT count(*)::int FROM ${orderItems} WHERE ${orderItems.orderId} = ${order.id})`,
+      already: sql<number>`${bought} + ${paying}`,
+    })
+    .from(shows)
+    .where(eq(shows.id, order.showId));
+  return { limit: counts!.limit, seats: Number(counts!.seats), already: Number(counts!.already) };
 }
 
 export const cardLimitExceeded = (limit: number, already: number) =>
@@ -80,8 +69,7 @@ export const cardLimitExceeded = (limit: number, already: number) =>
 export async function reserveCard(db: Database, order: Order, fingerprint: string) {
   await db.transaction(async (tx) => {
     await lockCard(tx, order.showId, fingerprint);
-    const { limit, seats } = await limitAndSeats(tx, order);
-    const already = await seatsOnCard(tx, order, fingerprint, true);
+    const { limit, seats, already } = await cardCounts(tx, order, fingerprint, true);
     if (already + seats > limit) throw cardLimitExceeded(limit, already);
     await tx
       .update(payments)
@@ -98,8 +86,8 @@ export async function reserveCard(db: Database, order: Order, fingerprint: strin
 export async function cardOverLimit(tx: Executor, order: Order, fingerprint: string | null): Promise<boolean> {
   if (!fingerprint) return false;
   await lockCard(tx, order.showId, fingerprint);
-  const { limit, seats } = await limitAndSeats(tx, order);
-  return (await seatsOnCard(tx, order, fingerprint, false)) + seats > limit;
+  const { limit, seats, already } = await cardCounts(tx, order, fingerprint, false);
+  return already + seats > limit;
 }
 
 /** The fingerprint of the card a PaymentIntent was paid with (its `payment_method` expanded). */

@@ -2,6 +2,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { type Database, pgErrorCode } from "../db/client";
 import { orderItems, orders, payments, shows, tickets } from "../db/schema";
+import { STRIPE_REQUEST_BUDGET_MS } from "../lib/deadline";
 import { newId } from "../lib/ids";
 import { logEvent, span } from "../lib/observe";
 import { enqueueNotification } from "../notifications/outbox";
@@ -208,6 +209,32 @@ export async function failOrder(
   }
   await env.SHOW.getByName(failed.showId).releaseForOrder(failed.holdId);
   return failed.status as OrderStatus;
+}
+
+/**
+ * Ends a checkout that will not be paid for (the fan let it go, or its hold lapsed): the
+ * PaymentIntent is cancelled first, which Stripe refuses once it succeeded; a paid order is
+ * then finalized (its seats sold, or its money refunded) instead of failed. Returns the intent's
+ * status when it can be neither (a payment still processing: its webhook or the cron settles it).
+ */
+export async function abandonCheckout(
+  env: Env,
+  db: Database,
+  orderId: string,
+  providerPaymentId: string | null,
+  reason: "cancelled_by_fan" | "hold_expired",
+): Promise<{ order: OrderStatus } | { processing: string }> {
+  if (providerPaymentId) {
+    const stripe = createStripe(env, { budgetMs: STRIPE_REQUEST_BUDGET_MS });
+    const intent = await stripe.paymentIntents
+      .cancel(providerPaymentId, { cancellation_reason: "abandoned" })
+      .catch(() => stripe.paymentIntents.retrieve(providerPaymentId));
+    if (intent.status === "succeeded") return { order: await finalizeOrder(env, db, orderId) };
+    if (intent.status !== "canceled") return { processing: intent.status };
+  }
+  return {
+    order: await failOrder(env, db, orderId, { orderStatus: "cancelled", paymentStatus: "canceled", reason }),
+  };
 }
 
 /**

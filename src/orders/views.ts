@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { orderItems, orders, payments, tickets } from "../db/schema";
 import { placeView } from "../tickets/place";
@@ -44,15 +44,22 @@ export const OrderView = z
   .openapi("Order");
 export type OrderView = z.infer<typeof OrderView>;
 
-/** Orders with their items, payment and tickets, in the order of `orderIds`. */
-export async function loadOrderViews(db: Database, orderIds: string[]): Promise<OrderView[]> {
+/**
+ * Orders with their items, payment and tickets, in the order of `orderIds`; with `fanId`, only
+ * that fan's (another's order is left out, as if it did not exist).
+ */
+export async function loadOrderViews(
+  db: Database,
+  orderIds: string[],
+  { fanId }: { fanId?: string } = {},
+): Promise<OrderView[]> {
   if (orderIds.length === 0) return [];
   const [orderRows, itemRows, ticketRows, refunded] = await Promise.all([
     db
       .select({ order: orders, payment: payments })
       .from(orders)
       .innerJoin(payments, eq(payments.orderId, orders.id))
-      .where(inArray(orders.id, orderIds)),
+      .where(and(inArray(orders.id, orderIds), fanId === undefined ? undefined : eq(orders.fanId, fanId))),
     db.select().from(orderItems).where(inArray(orderItems.orderId, orderIds)).orderBy(asc(orderItems.seatId)),
     db.select().from(tickets).where(inArray(tickets.orderId, orderIds)).orderBy(asc(tickets.placeId)),
     refundedCents(db, orderIds),

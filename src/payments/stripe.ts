@@ -34,11 +34,11 @@ export function createStripe(
     breaker.admit();
     try {
       const response = await traced(input, init);
-      if (response.status >= 500) breaker.failed();
+      if (response.status >= 500) breaker.failed(now);
       else breaker.succeeded();
       return response;
     } catch (error) {
-      breaker.failed();
+      breaker.failed(now);
       throw error;
     }
   };

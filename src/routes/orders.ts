@@ -3,7 +3,7 @@ import { and, eq, isNull, or, sql } from "drizzle-orm";
 import { createRouter } from "../app";
 import { showStub } from "../catalog/show-directory";
 import type { Database } from "../db/client";
-import { orderItems, orders, payments } from "../db/schema";
+import { orders, payments } from "../db/schema";
 import { STRIPE_REQUEST_BUDGET_MS } from "../lib/deadline";
 import { newId, showIdOfHold } from "../lib/ids";
 import { annotate, logEvent } from "../lib/observe";
@@ -12,16 +12,14 @@ import { fanSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
 import { fanAuth } from "../middleware/fan-auth";
 import { flushOutbox } from "../middleware/outbox";
+import { keepHold } from "../orders/checkout-hold";
 import { idempotent } from "../orders/idempotency";
-import { failOrder, finalizeOrder, loadOrderWithPayment } from "../orders/lifecycle";
+import { abandonCheckout, finalizeOrder, loadOrderWithPayment } from "../orders/lifecycle";
 import { loadOrderViews, OrderView } from "../orders/views";
 import { createStripe, stripeBreaker } from "../payments/stripe";
 
 /** How long a fan has to pay once the order exists; the hold is stretched to cover it. */
 export const PAYMENT_WINDOW_MS = 15 * 60_000;
-/** A hold in checkout outlives its order by this much, so an order never outlives its hold. */
-const HOLD_MARGIN_MS = 5_000;
-const holdUntil = (orderExpiresAt: Date) => orderExpiresAt.getTime() + HOLD_MARGIN_MS;
 /**
  * How long the hold is sure to last while its order is being written: the payment window is
  * granted only once the order is in Postgres, so a checkout cut off by an outage ties the seats
@@ -52,6 +50,64 @@ const checkoutRefusals = {
   show_cancelled: () => new ApiError(409, "show_cancelled", "This show is cancelled"),
 };
 
+/** The order may be paid only while its hold is kept for it; else 409 (nothing to pay is handed out). */
+async function keepHoldForOrder(...args: Parameters<typeof keepHold>) {
+  const outcome = await keepHold(...args);
+  if (outcome === "confirmed") throw orderExists(args[4].id, outcome);
+  if (outcome !== "kept") throw checkoutRefusals.hold_expired();
+}
+
+type OrderRow = typeof orders.$inferSelect;
+type PaymentRow = typeof payments.$inferSelect;
+
+/**
+ * The order, its items and its payment in one statement (one round trip, atomic by itself);
+ * false when the order id was written before (a retry, or a concurrent request for the hold).
+ */
+async function insertOrder(
+  db: Database,
+  order: OrderRow,
+  seats: { seat_id: string; tier_id: string; price_cents: number }[],
+  payment: PaymentRow,
+): Promise<boolean> {
+  const lines = sql.join(
+    seats.map((seat) => sql`(${seat.seat_id}, ${seat.tier_id}, ${seat.price_cents}::int)`),
+    sql`, `,
+  );
+  const inserted = await db.execute(sql`
+    WITH new_order AS (
+      INSERT INTO orders (id, show_id, fan_id, fan_email, hold_id, total_cents, currency, expires_at)
+      VALUES (${order.id}, ${order.showId}, ${order.fanId}, ${order.fanEmail}, ${order.holdId}, ${order.totalCents},
+              ${order.currency}, ${order.expiresAt.toISOString()}::timestamptz)
+      ON CONFLICT DO NOTHING
+      RETURNING id
+    ), items AS (
+      INSERT INTO order_items (order_id, show_id, seat_id, tier_id, price_cents)
+      SELECT new_order.id, ${order.showId}, line.seat_id, line.tier_id, line.price_cents
+      FROM new_order, (VALUES ${lines}) AS line (seat_id, tier_id, price_cents)
+    ), payment AS (
+      INSERT INTO payments (id, order_id, amount_cents, currency)
+      SELECT ${payment.id}, new_order.id, ${payment.amountCents}, ${payment.currency} FROM new_order
+    )
+    SELECT id FROM new_order`);
+  return inserted.rows.length > 0;
+}
+
+/**
+ * A retry's order: answered like the first attempt while it is payable and its hold kept for it;
+ * otherwise 409 (hold_expired for one ended because its hold lapsed, order_exists for the rest).
+ */
+async function existingOrder(
+  env: Env,
+  db: Database,
+  showId: string,
+  { order, payment }: { order: OrderRow; payment: PaymentRow },
+) {
+  if (order.status === "cancelled" && payment.lastError === "hold_expired") throw checkoutRefusals.hold_expired();
+  if (order.status !== "pending_payment") throw orderExists(order.id, order.status);
+  await keepHoldForOrder(env, db, showId, order.holdId, { ...order, providerPaymentId: payment.providerPaymentId });
+}
+
 const orderExists = (orderId: string, status: string) =>
   new ApiError(409, "order_exists", `This hold already has an order, which is ${status}`, undefined, undefined, {
     order_id: orderId,
@@ -63,8 +119,14 @@ const orderExists = (orderId: string, status: string) =>
  * created only while the payment row has none, under a key of the order's own; afterwards it is
  * retrieved, so however many requests reach here, the order has one PaymentIntent.
  */
-async function orderCreated(env: Env, db: Database, orderId: string): Promise<z.infer<typeof OrderCreated>> {
-  const { order, payment } = (await loadOrderWithPayment(db, orderId))!;
+async function orderCreated(
+  env: Env,
+  db: Database,
+  orderId: string,
+  /** The rows, when the caller has them; `fresh`: this request wrote them, nobody else knows the order yet. */
+  known?: { order: OrderRow; payment: PaymentRow; fresh: boolean },
+): Promise<z.infer<typeof OrderCreated>> {
+  const { order, payment } = known ?? (await loadOrderWithPayment(db, orderId))!;
   let clientSecret: string | null = null;
   let paymentStatus = payment.status;
   if (order.totalCents > 0) {
@@ -101,7 +163,10 @@ async function orderCreated(env: Env, db: Database, orderId: string): Promise<z.
     clientSecret = intent.client_secret;
     paymentStatus = intent.status === "succeeded" ? "succeeded" : payment.status;
   }
-  const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
+  // An order others know of may have moved meanwhile (a retry's fan paid, or cancelled).
+  const [current] = known?.fresh
+    ? [order]
+    : await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
   return {
     order_id: orderId,
     status: current!.status as z.infer<typeof OrderCreated>["status"],
@@ -114,7 +179,7 @@ async function orderCreated(env: Env, db: Database, orderId: string): Promise<z.
 }
 
 export const fanOrders = createRouter();
-fanOrders.use("*", fanAuth(), database(), flushOutbox());
+fanOrders.use("*", fanAuth(), database(), flushOutbox({ onlyAfterWrites: true }));
 
 fanOrders.openapi(
   createRoute({
@@ -146,24 +211,12 @@ fanOrders.openapi(
       db,
       { scope: fanId, route: "POST /v1/orders", key: c.req.valid("header")["idempotency-key"], body: { hold_id } },
       async () => {
-        // A hold backs one order, whatever the key: a new key (days later, once Stripe's own
-        // 24 h key window is over) must find that order and its PaymentIntent, never a second.
-        const [existing] = await db
-          .select({ id: orders.id, fanId: orders.fanId, status: orders.status, expiresAt: orders.expiresAt })
-          .from(orders)
-          .where(eq(orders.holdId, hold_id));
-        if (existing) {
-          if (existing.fanId !== fanId) throw notFound("Hold");
-          if (existing.status !== "pending_payment") throw orderExists(existing.id, existing.status);
-          // The first attempt may have written the order and lost its answer (an outage after
-          // the commit) before the hold got its payment window: a fan must never pay for an
-          // order whose hold lapses under it.
-          await (await showStub(c.env, showId)).stretchCheckout(hold_id, existing.id, holdUntil(existing.expiresAt));
-          return { status: 201, body: await orderCreated(c.env, db, existing.id) };
-        }
         // While Stripe is known to be down, refuse before the hold moves into checkout: the fan
         // keeps the hold as it was and retries after Retry-After.
         stripeBreaker(c.env).refuseIfOpen();
+        // A hold backs one order, whatever the key: the Show DO hands out the order id the hold
+        // first went into checkout with, so a retry (a new key days later, once Stripe's own 24 h
+        // key window is over) lands on that order and its PaymentIntent, never a second.
         const checkout = await (await showStub(c.env, showId)).beginCheckout(
           fanId,
           hold_id,
@@ -172,49 +225,55 @@ fanOrders.openapi(
         );
         if (!checkout.ok) throw checkoutRefusals[checkout.code]();
         const orderId = checkout.order_id;
+        if (checkout.hold.status !== "checkout" && checkout.hold.status !== "sold") {
+          // The hold is no longer held (it lapsed, or was let go): no order is written for it, and
+          // one an earlier attempt wrote (whose answer and stretch were lost) ends here.
+          const written = await loadOrderWithPayment(db, orderId);
+          if (written) await existingOrder(c.env, db, showId, written);
+          throw checkout.hold.status === "expired" ? checkoutRefusals.hold_expired() : checkoutRefusals.hold_released();
+        }
         const total = checkout.seats.reduce((sum, seat) => sum + seat.price_cents, 0);
         const currency = checkout.hold.currency;
-        // Keyed by the order the DO handed out: a concurrent request for the same hold lands on
-        // the same rows and the same PaymentIntent.
         const orderExpiresAt = new Date(Math.max(checkout.hold.expires_at_ms, Date.now() + PAYMENT_WINDOW_MS));
-        const created = await db.transaction(async (tx) => {
-          const inserted = await tx
-            .insert(orders)
-            .values({
-              id: orderId,
-              showId,
-              fanId,
-              fanEmail: c.var.fan!.email ?? null,
-              holdId: hold_id,
-              totalCents: total,
-              currency,
-              expiresAt: orderExpiresAt,
-            })
-            .onConflictDoNothing()
-            .returning({ id: orders.id });
-          if (inserted.length === 0) return false;
-          await tx.insert(orderItems).values(
-            checkout.seats.map((seat) => ({
-              orderId,
-              showId,
-              seatId: seat.seat_id,
-              tierId: seat.tier_id,
-              priceCents: seat.price_cents,
-            })),
-          );
-          await tx.insert(payments).values({ id: newId("pay"), orderId, amountCents: total, currency });
-          return true;
-        });
+        const order: OrderRow = {
+          id: orderId,
+          showId,
+          fanId,
+          fanEmail: c.var.fan!.email ?? null,
+          holdId: hold_id,
+          status: "pending_payment",
+          totalCents: total,
+          currency,
+          expiresAt: orderExpiresAt,
+          confirmedAt: null,
+          createdAt: new Date(),
+          updatedAt: new Date(),
+        };
+        const payment: PaymentRow = {
+          id: newId("pay"),
+          orderId,
+          provider: "stripe",
+          providerPaymentId: null,
+          status: "requires_payment_method",
+          amountCents: total,
+          currency,
+          lastError: null,
+          cardFingerprint: null,
+          createdAt: new Date(),
+          updatedAt: new Date(),
+        };
+        if (!(await insertOrder(db, order, checkout.seats, payment))) {
+          // An earlier attempt, or a concurrent request for the same hold, wrote the order.
+          const written = (await loadOrderWithPayment(db, orderId))!;
+          await existingOrder(c.env, db, showId, written);
+          return { status: 201, body: await orderCreated(c.env, db, orderId, { ...written, fresh: false }) };
+        }
+        logEvent("order.created", { order_id: orderId, total_cents: total, currency });
         // The order exists: now the hold lasts the payment window, a moment past the order's own
         // expiry, so the order never outlives its hold.
-        if (created) await (await showStub(c.env, showId)).stretchCheckout(hold_id, orderId, holdUntil(orderExpiresAt));
-        if (created) logEvent("order.created", { order_id: orderId, total_cents: total, currency });
-        if (total === 0 && created) await finalizeOrder(c.env, db, orderId);
-        else {
-          const [current] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, orderId));
-          if (current!.status !== "pending_payment") throw orderExists(orderId, current!.status);
-        }
-        return { status: 201, body: await orderCreated(c.env, db, orderId) };
+        await keepHoldForOrder(c.env, db, showId, hold_id, { ...order, providerPaymentId: null });
+        if (total === 0) order.status = await finalizeOrder(c.env, db, orderId);
+        return { status: 201, body: await orderCreated(c.env, db, orderId, { order, payment, fresh: true }) };
       },
     );
     if (result.replayed) c.header("idempotent-replayed", "true");
@@ -237,13 +296,9 @@ fanOrders.openapi(
   }),
   async (c) => {
     const { order_id } = c.req.valid("param");
-    const [owned] = await c.var
-      .db!.select({ id: orders.id })
-      .from(orders)
-      .where(and(eq(orders.id, order_id), eq(orders.fanId, c.var.fan!.id)));
-    if (!owned) throw notFound("Order");
-    const [view] = await loadOrderViews(c.var.db!, [owned.id]);
-    return c.json(view!, 200);
+    const [view] = await loadOrderViews(c.var.db!, [order_id], { fanId: c.var.fan!.id });
+    if (!view) throw notFound("Order");
+    return c.json(view, 200);
   },
 );
 
@@ -273,25 +328,9 @@ fanOrders.openapi(
       if (order.status !== "pending_payment" && order.status !== "payment_failed") {
         throw new ApiError(409, "order_not_cancellable", `An order that is ${order.status} cannot be cancelled`);
       }
-      let paid = false;
-      if (payment.providerPaymentId) {
-        const stripe = createStripe(c.env, { budgetMs: STRIPE_REQUEST_BUDGET_MS });
-        // Stripe refuses to cancel a PaymentIntent that already succeeded: that fan has paid.
-        const intent = await stripe.paymentIntents
-          .cancel(payment.providerPaymentId, { cancellation_reason: "abandoned" })
-          .catch(() => stripe.paymentIntents.retrieve(payment.providerPaymentId!));
-        if (intent.status === "succeeded") paid = true;
-        else if (intent.status !== "canceled") {
-          throw new ApiError(409, "order_not_cancellable", `The payment is ${intent.status}; try again shortly`);
-        }
-      }
-      if (paid) await finalizeOrder(c.env, db, order_id);
-      else {
-        await failOrder(c.env, db, order_id, {
-          orderStatus: "cancelled",
-          paymentStatus: "canceled",
-          reason: "cancelled_by_fan",
-        });
+      const ended = await abandonCheckout(c.env, db, order_id, payment.providerPaymentId, "cancelled_by_fan");
+      if ("processing" in ended) {
+        throw new ApiError(409, "order_not_cancellable", `The payment is ${ended.processing}; try again shortly`);
       }
     }
     const [view] = await loadOrderViews(db, [order_id]);

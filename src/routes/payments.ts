@@ -5,12 +5,13 @@ import { createRouter } from "../app";
 import { orders, payments } from "../db/schema";
 import { STRIPE_REQUEST_BUDGET_MS } from "../lib/deadline";
 import { annotate } from "../lib/observe";
-import { notFound } from "../lib/problem";
+import { ApiError, notFound } from "../lib/problem";
 import { fanSecurity, problemResponses } from "../lib/schemas";
 import { database } from "../middleware/database";
 import { fanAuth } from "../middleware/fan-auth";
 import { flushOutbox } from "../middleware/outbox";
 import { refuseCardOverLimit } from "../orders/card-limit";
+import { keepHold } from "../orders/checkout-hold";
 import { idempotent } from "../orders/idempotency";
 import { failOrder, finalizeOrder, recordDecline, syncPayment } from "../orders/lifecycle";
 import { createStripe } from "../payments/stripe";
@@ -35,7 +36,7 @@ const ConfirmResult = z
   .openapi("PaymentConfirmation");
 
 export const fanPayments = createRouter();
-fanPayments.use("*", fanAuth(), database(), flushOutbox());
+fanPayments.use("*", fanAuth(), database(), flushOutbox({ onlyAfterWrites: true }));
 
 fanPayments.openapi(
   createRoute({
@@ -46,7 +47,9 @@ fanPayments.openapi(
     description:
       "A card that has bought (or is paying for) the show's per-fan limit across all fans is refused with 409 " +
       "`card_limit_exceeded` before it is charged; paid by Stripe.js instead, the order is refunded " +
-      "(`refund_pending`, reason `card_limit_exceeded`) and its seats go back on sale.",
+      "(`refund_pending`, reason `card_limit_exceeded`) and its seats go back on sale. A confirm for an order whose " +
+      "hold is no longer held for it (lapsed, or past the payment window) is refused with 409 `hold_expired` before " +
+      "any charge, and the order is cancelled.",
     security: fanSecurity,
     request: {
       params: z.object({ payment_id: z.string().max(80) }),
@@ -83,6 +86,18 @@ fanPayments.openapi(
         const stripe = createStripe(c.env, { budgetMs: STRIPE_REQUEST_BUDGET_MS });
         let intent: Stripe.PaymentIntent;
         let declineCode: string | undefined;
+        if (body.payment_method && order.status === "pending_payment") {
+          // No money moves for seats no longer held: a hold that lapsed (or an order past its
+          // window) ends the checkout here, unless Stripe says it was paid meanwhile.
+          const held = await keepHold(c.env, db, order.showId, order.holdId, {
+            id: order.id,
+            expiresAt: order.expiresAt,
+            providerPaymentId: intentId,
+          });
+          if (held !== "kept" && held !== "confirmed") {
+            throw new ApiError(409, "hold_expired", "The hold expired; hold the seats again");
+          }
+        }
         if (body.payment_method) await refuseCardOverLimit(stripe, db, order, body.payment_method);
         try {
           intent = body.payment_method

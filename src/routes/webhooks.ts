@@ -105,17 +105,20 @@ webhooks.openapi(
       throw new ApiError(400, "invalid_signature", "The Stripe-Signature does not match this payload");
     }
     const db = c.var.db!;
-    await db
+    const inserted = await db
       .insert(webhookEvents)
       .values({ providerEventId: event.id, type: event.type, payload: event })
-      .onConflictDoNothing();
+      .onConflictDoNothing()
+      .returning({ id: webhookEvents.providerEventId });
     // Stripe redelivers until it gets a 2xx: an event whose processing failed stays unprocessed
     // and is applied again then; one that was processed is acknowledged and skipped.
-    const [stored] = await db
-      .select({ processedAt: webhookEvents.processedAt })
-      .from(webhookEvents)
-      .where(and(eq(webhookEvents.provider, "stripe"), eq(webhookEvents.providerEventId, event.id)));
-    if (stored?.processedAt) return c.json({ received: true, duplicate: true }, 200);
+    if (inserted.length === 0) {
+      const [stored] = await db
+        .select({ processedAt: webhookEvents.processedAt })
+        .from(webhookEvents)
+        .where(and(eq(webhookEvents.provider, "stripe"), eq(webhookEvents.providerEventId, event.id)));
+      if (stored?.processedAt) return c.json({ received: true, duplicate: true }, 200);
+    }
     observeWebhook(c.env, event.type, event.created, String(await applyEvent(c.env, db, event)));
     await db
       .update(webhookEvents)
