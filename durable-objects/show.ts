@@ -364,6 +364,22 @@ export class ShowDO extends DurableObject<Env> {
   }
 
   /**
+   * Of these checkouts, the holds no longer in checkout for their order (lapsed or let go, and
+   * not sold): orders nobody can pay any more, which the reconciliation cron settles at once
+   * instead of at the end of their window.
+   */
+  lapsedCheckouts(checkouts: { hold_id: string; order_id: string }[]): string[] {
+    if (!this.#configRow()) return [];
+    this.#expireDue(this.clock());
+    return checkouts
+      .filter(({ hold_id, order_id }) => {
+        const hold = this.#holds.get(hold_id);
+        return !hold || (hold.status !== "sold" && !(hold.status === "checkout" && hold.order_id === order_id));
+      })
+      .map(({ hold_id }) => hold_id);
+  }
+
+  /**
    * Finalize, step one: the hold's seats become sold. Idempotent. If the hold lapsed but its
    * seats are still free, the paid order takes them — unless that would put the fan over the
    * per-fan limit (they held or bought others meanwhile) or the show was cancelled; if anyone

@@ -285,6 +285,22 @@ describe("a hold that lapsed is never paid for", () => {
     expect((await standin.events()).length).toBe(intentsBefore);
   });
 
+  it("a fan who walks away from a lapsed order: the cron's next run cancels it, long before its window ends; a live checkout is left alone", async () => {
+    const { order, intentId } = await lapsedOrder(["A-3-1"]);
+    const live = await createShow();
+    const stayer = await newFan();
+    const stayerHold = await holdSeats(live.showId, stayer, ["A-3-2"]);
+    const stayerOrder = await json<OrderCreated>(await placeOrder(stayer, stayerHold.hold_id, "stays"), 201);
+    const report = await withDatabase(env, (db) => reconcile(env, db));
+    expect(report.lapsed_checkouts_settled).toBeGreaterThanOrEqual(1);
+    await expectNothingCharged(order.order_id, intentId);
+    expect((await orderRow(order.order_id)).status).toBe("cancelled");
+    // The fan still in checkout keeps the order, the PaymentIntent and the seats.
+    expect((await orderRow(stayerOrder.order_id)).status).toBe("pending_payment");
+    expect((await standin.intent(await intentOf(stayerOrder.order_id))).status).not.toBe("canceled");
+    expect(await env.SHOW.getByName(live.showId).counts()).toMatchObject({ held: 1 });
+  });
+
   it("paid in the browser after the hold lapsed and the seat went to another fan: refunded, sold once", async () => {
     const { showId, order, intentId } = await lapsedOrder(["A-2-1"]);
     const other = await buy(showId, ["A-2-1"]);

@@ -1,10 +1,10 @@
-import { and, eq, gt, inArray, lt } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, lt } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { orders, payments, shows, tickets } from "../db/schema";
 import { logEvent } from "../lib/observe";
 import { createStripe } from "../payments/stripe";
 import { settleCancelledShows } from "./cancellation";
-import { failOrder, finalizeOrder, loadOrderWithPayment } from "./lifecycle";
+import { abandonCheckout, failOrder, finalizeOrder, loadOrderWithPayment } from "./lifecycle";
 import { openRefundIds, settleRefund, stuckRefunds } from "./refunds";
 
 export interface ReconciliationReport {
@@ -28,6 +28,8 @@ export interface ReconciliationReport {
     last_error: string | null;
   }[];
   cancelled_show_orders_settled: number;
+  /** Pending orders whose hold lapsed under them (the fan gave up after a lost answer): cancelled early. */
+  lapsed_checkouts_settled: number;
   conflicts: { show_id: string; seat_id: string }[];
   errors: string[];
 }
@@ -36,6 +38,8 @@ const REPORT_KEY = "reconciliation:last";
 /** A hold sold this recently may have a finalize whose Postgres confirm has not committed yet. */
 export const SOLD_GRACE_MS = 5 * 60_000;
 const BATCH = 100;
+/** Pending orders checked against their holds per run: one Show DO call per show among them. */
+const LAPSED_BATCH = 1_000;
 
 /**
  * The cron's pass over Postgres ↔ Stripe ↔ Show DO (ARCHITECTURE.md, "Reconciliation"):
@@ -57,6 +61,7 @@ export async function reconcile(env: Env, db: Database, now = Date.now()): Promi
     refunds_settled: 0,
     refunds_stuck: [],
     cancelled_show_orders_settled: 0,
+    lapsed_checkouts_settled: 0,
     conflicts: [],
     errors: [],
   };
@@ -87,6 +92,12 @@ export async function reconcile(env: Env, db: Database, now = Date.now()): Promi
     } catch (error) {
       report.errors.push(`order ${id}: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  try {
+    await settleLapsedCheckouts(env, db, report, now);
+  } catch (error) {
+    report.errors.push(`lapsed checkouts: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   // Refunds Onsale owes: a Stripe call that failed, timed out, or a refund the bank sent back.
@@ -131,6 +142,45 @@ export async function reconcile(env: Env, db: Database, now = Date.now()): Promi
   );
   await env.SEAT_MAPS.put(REPORT_KEY, JSON.stringify(report));
   return report;
+}
+
+/**
+ * Pending orders still inside their window whose hold is no longer theirs: an attempt that wrote
+ * the order and lost its answer (and the hold's stretch) leaves the hold on checkout's first
+ * minute, and a fan who gave up never comes back to be told `hold_expired`. Nobody can pay for
+ * such an order through Onsale any more, so it is ended now — its PaymentIntent cancelled (or,
+ * if it was paid in the browser meanwhile, finalized: sold if the seats are free, else refunded)
+ * — rather than at the end of its window, so Postgres and the Show DO agree on what is being
+ * paid for. One Show DO call per show, oldest orders first.
+ */
+async function settleLapsedCheckouts(env: Env, db: Database, report: ReconciliationReport, now: number) {
+  const pending = await db
+    .select({
+      id: orders.id,
+      showId: orders.showId,
+      holdId: orders.holdId,
+      providerPaymentId: payments.providerPaymentId,
+    })
+    .from(orders)
+    .innerJoin(payments, eq(payments.orderId, orders.id))
+    .where(and(eq(orders.status, "pending_payment"), gte(orders.expiresAt, new Date(now))))
+    .orderBy(asc(orders.createdAt))
+    .limit(LAPSED_BATCH);
+  const byShow = new Map<string, typeof pending>();
+  for (const order of pending) byShow.set(order.showId, [...(byShow.get(order.showId) ?? []), order]);
+  for (const [showId, list] of byShow) {
+    const lapsed = new Set(
+      await env.SHOW.getByName(showId).lapsedCheckouts(list.map((o) => ({ hold_id: o.holdId, order_id: o.id }))),
+    );
+    for (const order of list.filter((o) => lapsed.has(o.holdId))) {
+      try {
+        await abandonCheckout(env, db, order.id, order.providerPaymentId, "hold_expired");
+        report.lapsed_checkouts_settled++;
+      } catch (error) {
+        report.errors.push(`order ${order.id}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
 }
 
 async function reconcileShow(env: Env, db: Database, showId: string, report: ReconciliationReport, now: number) {
