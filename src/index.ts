@@ -114,6 +114,9 @@ function fromHttpException(error: HTTPException): ApiError {
  */
 const nulInText = () => new ApiError(400, "invalid_text", "Text must not contain NUL (U+0000) characters");
 
+const TRANSPORT_CAUSE =
+  /timeout|timed out|answered nothing|did not answer|connection (lost|terminated|refused|closed)|ECONNRESET|socket hang up|network/i;
+
 app.onError((error, c) => {
   // A guard's problem may arrive wrapped by a driver or SDK (a dependency that is down is 503).
   const apiError =
@@ -129,11 +132,23 @@ app.onError((error, c) => {
     // The error's name and message only: driver errors may quote a connection's user or host.
     const { name, message } = error instanceof Error ? error : { name: "unknown", message: String(error) };
     const dependency = apiError.extensions?.dependency;
+    // The innermost cause says why (a connect timeout, a silent server, a reset socket): a
+    // query builder's "Failed query" alone does not.
+    let root: unknown = error;
+    while (root instanceof Error && root.cause instanceof Error && root.cause !== root) root = root.cause;
+    // Only transport causes are quoted in full; others by name (a login error may name a user).
+    const cause =
+      root !== error && root instanceof Error
+        ? TRANSPORT_CAUSE.test(root.message)
+          ? root.message.slice(0, 200)
+          : root.name
+        : undefined;
     logEvent(
       "request.failed",
       {
         error_name: name,
         error_message: message.slice(0, 300),
+        ...(cause ? { error_cause: cause } : {}),
         ...(dependency ? { dependency: String(dependency) } : {}),
       },
       "error",
