@@ -162,11 +162,18 @@ export class ShowDO extends DurableObject<Env> {
 
   /** Organizer holds seats back. All or nothing: a held or sold seat cannot be blocked. */
   block(seatIds: string[], reason: string): BlockResult {
-    return this.#changeBlocks(seatIds, true, reason);
+    return this.#changeSeatBlocks(seatIds, true, reason);
   }
 
   unblock(seatIds: string[]): BlockResult {
-    return this.#changeBlocks(seatIds, false, null);
+    return this.#changeSeatBlocks(seatIds, false, null);
+  }
+
+  /** Seats named by id; GA capacity is held back by quantity, so a place id is no seat here either. */
+  #changeSeatBlocks(seatIds: string[], block: boolean, reason: string | null): BlockResult {
+    const places = seatIds.filter(isGaPlace);
+    if (places.length) return { ok: false, code: "unknown_seats", seat_ids: places };
+    return this.#changeBlocks(seatIds, block, reason);
   }
 
   /**
