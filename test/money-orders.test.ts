@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../src/db/client";
-import { idempotencyRecords, orders, outbox } from "../src/db/schema";
+import { idempotencyRecords, orders, outbox, payments } from "../src/db/schema";
 import worker from "../src/index";
 import { reconcile } from "../src/orders/reconcile";
 import { createShow, json } from "./fixtures";
@@ -101,6 +101,12 @@ describe("cancelling a show", () => {
     await runCron();
     expect((await orderRow(stuck.order_id)).status).toBe("cancelled");
     expect((await standin.intent(stuckIntent)).status).toBe("canceled");
+    // Settled as what it is, a cancelled show's order (the fan is told so), not as a lapsed hold:
+    // the cancel released its hold, but no hold lapsed.
+    const [stuckPayment] = await withDatabase(env, (db) =>
+      db.select({ lastError: payments.lastError }).from(payments).where(eq(payments.orderId, stuck.order_id)),
+    );
+    expect(stuckPayment!.lastError).toBe("show_cancelled");
     // Nobody can pay the cancelled show now.
     const tooLate = await confirmPayment(stuckFan, stuck.payment.payment_id, { payment_method: "pm_card_visa" });
     expect(tooLate.status).toBeLessThan(500);

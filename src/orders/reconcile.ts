@@ -163,7 +163,16 @@ async function settleLapsedCheckouts(env: Env, db: Database, report: Reconciliat
     })
     .from(orders)
     .innerJoin(payments, eq(payments.orderId, orders.id))
-    .where(and(eq(orders.status, "pending_payment"), gte(orders.expiresAt, new Date(now))))
+    // A cancelled show released its holds without any lapsing: its orders are the cancel's to
+    // settle (reason show_cancelled, below), not this step's.
+    .innerJoin(shows, eq(shows.id, orders.showId))
+    .where(
+      and(
+        eq(orders.status, "pending_payment"),
+        gte(orders.expiresAt, new Date(now)),
+        eq(shows.status, "published"),
+      ),
+    )
     .orderBy(asc(orders.createdAt))
     .limit(LAPSED_BATCH);
   const byShow = new Map<string, typeof pending>();
