@@ -361,8 +361,12 @@ export class ShowDO extends DurableObject<Env> {
   stretchCheckout(holdId: string, orderId: string, untilMs: number): HoldView | null {
     const config = this.#configRow();
     const hold = this.#holds.get(holdId);
-    if (!config || !hold || hold.status !== "checkout" || hold.order_id !== orderId) return null;
+    if (!config || !hold || hold.order_id !== orderId) return null;
     const now = this.clock();
+    // Already sold to this order (a finalize whose Postgres confirm was lost): nothing to keep,
+    // and the caller finalizes rather than cancels.
+    if (hold.status === "sold") return this.#holds.view(hold, config, now);
+    if (hold.status !== "checkout") return null;
     this.#expireDue(now);
     if (this.#holds.get(holdId)!.status !== "checkout") return null;
     this.#holds.stretch(holdId, untilMs);

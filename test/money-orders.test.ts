@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../src/db/client";
-import { idempotencyRecords, orders, outbox, payments } from "../src/db/schema";
+import { idempotencyRecords, orders, outbox, payments, tickets } from "../src/db/schema";
 import worker from "../src/index";
 import { reconcile } from "../src/orders/reconcile";
 import { createShow, json } from "./fixtures";
@@ -182,6 +182,31 @@ describe("reconciliation and finalize", () => {
       headers: { ...bearer(organizer.key), "idempotency-key": "u1" },
     });
     expect((await problem(response)).code).toBe("order_not_refundable");
+  });
+});
+
+describe("a free order whose confirm was lost", () => {
+  it("the retry finds the seats sold to it and tickets it (409 order_exists), instead of cancelling it", async () => {
+    const { showId } = await createShow({ tiers: [{ name: "Free", price_cents: 0, sections: ["A", "B"] }] });
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["A-3-4"]);
+    const placed = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    // As if finalize's Postgres confirm had failed after the Show DO sold the hold: the DO has the
+    // seat sold to the order, Postgres still has the order pending and no ticket.
+    await withDatabase(env, async (db) => {
+      await db.delete(tickets).where(eq(tickets.orderId, placed.order_id));
+      await db
+        .update(orders)
+        .set({ status: "pending_payment", confirmedAt: null })
+        .where(eq(orders.id, placed.order_id));
+    });
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ sold: 1 });
+
+    const retried = await placeOrder(fan, hold.hold_id);
+    expect(await problem(retried)).toMatchObject({ status: 409, code: "order_exists", order_status: "confirmed" });
+    expect((await orderRow(placed.order_id)).status).toBe("confirmed");
+    expect((await ticketsOf(placed.order_id)).map((t) => t.status)).toEqual(["valid"]);
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ sold: 1, held: 0 });
   });
 });
 
