@@ -256,6 +256,24 @@ describe("a hold that lapsed is never paid for", () => {
     expect(await refundRows(orderId)).toHaveLength(0);
   }
 
+  it("an older payment_failed order (a decline before the rule; its hold released): a confirm charges nothing", async () => {
+    const { showId } = await createShow();
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["A-3-3"]);
+    const order = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    const intentId = await intentOf(order.order_id);
+    // How a decline used to end: the order payment_failed, its seats back on sale, and the
+    // PaymentIntent left payable (Stripe keeps a declined one in requires_payment_method).
+    await withDatabase(env, (db) =>
+      db.update(orders).set({ status: "payment_failed" }).where(eq(orders.id, order.order_id)),
+    );
+    await env.SHOW.getByName(showId).releaseForOrder(hold.hold_id);
+    const confirm = await confirmPayment(fan, order.payment.payment_id, { payment_method: "pm_card_visa" });
+    expect(await problem(confirm)).toMatchObject({ status: 409, code: "hold_expired" });
+    await expectNothingCharged(order.order_id, intentId);
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ held: 0, sold: 0 });
+  });
+
   it("a retry with the same key, once its in-flight record is a minute old: 409 hold_expired, nothing payable", async () => {
     const { showId, fan, hold, order, intentId } = await lapsedOrder(["A-1-1"]);
     // The first attempt's answer was lost: its key is still in flight, from a minute ago.
