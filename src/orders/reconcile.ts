@@ -167,11 +167,7 @@ async function settleLapsedCheckouts(env: Env, db: Database, report: Reconciliat
     // settle (reason show_cancelled, below), not this step's.
     .innerJoin(shows, eq(shows.id, orders.showId))
     .where(
-      and(
-        eq(orders.status, "pending_payment"),
-        gte(orders.expiresAt, new Date(now)),
-        eq(shows.status, "published"),
-      ),
+      and(eq(orders.status, "pending_payment"), gte(orders.expiresAt, new Date(now)), eq(shows.status, "published")),
     )
     .orderBy(asc(orders.createdAt))
     .limit(LAPSED_BATCH);
