@@ -208,6 +208,25 @@ describe("a free order whose confirm was lost", () => {
     expect((await ticketsOf(placed.order_id)).map((t) => t.status)).toEqual(["valid"]);
     expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ sold: 1, held: 0 });
   });
+
+  it("a fan who never retries: the cron tickets it at the end of its window, instead of cancelling it", async () => {
+    const { showId } = await createShow({ tiers: [{ name: "Free", price_cents: 0, sections: ["A", "B"] }] });
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["A-3-3"]);
+    const placed = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    await withDatabase(env, async (db) => {
+      await db.delete(tickets).where(eq(tickets.orderId, placed.order_id));
+      await db
+        .update(orders)
+        .set({ status: "pending_payment", confirmedAt: null, expiresAt: new Date(Date.now() - 1_000) })
+        .where(eq(orders.id, placed.order_id));
+    });
+    const report = await withDatabase(env, (db) => reconcile(env, db));
+    expect(report.errors).toEqual([]);
+    expect((await orderRow(placed.order_id)).status).toBe("confirmed");
+    expect((await ticketsOf(placed.order_id)).map((t) => t.status)).toEqual(["valid"]);
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ sold: 1, held: 0 });
+  });
 });
 
 describe("a fan abandons a checkout", () => {

@@ -75,7 +75,16 @@ export async function reconcile(env: Env, db: Database, now = Date.now()): Promi
   for (const { id } of stale) {
     report.pending_checked++;
     try {
-      const { payment } = (await loadOrderWithPayment(db, id))!;
+      const { order, payment } = (await loadOrderWithPayment(db, id))!;
+      if (!payment.providerPaymentId) {
+        // No PaymentIntent to ask (a free order): its hold sold to it means its finalize got as
+        // far as the Show DO and lost its Postgres confirm; it is finished, not cancelled.
+        const hold = await env.SHOW.getByName(order.showId).getHold(order.fanId, order.holdId);
+        if (hold?.status === "sold" && (await finalizeOrder(env, db, id)) === "confirmed") {
+          report.settled_paid++;
+          continue;
+        }
+      }
       let intent = payment.providerPaymentId ? await stripe.paymentIntents.retrieve(payment.providerPaymentId) : null;
       if (intent && intent.status !== "succeeded" && intent.status !== "canceled") {
         // Cancelling also closes the race with a late payment: a PaymentIntent that succeeded
