@@ -162,11 +162,18 @@ export class ShowDO extends DurableObject<Env> {
 
   /** Organizer holds seats back. All or nothing: a held or sold seat cannot be blocked. */
   block(seatIds: string[], reason: string): BlockResult {
-    return this.#changeBlocks(seatIds, true, reason);
+    return this.#changeSeatBlocks(seatIds, true, reason);
   }
 
   unblock(seatIds: string[]): BlockResult {
-    return this.#changeBlocks(seatIds, false, null);
+    return this.#changeSeatBlocks(seatIds, false, null);
+  }
+
+  /** Seats named by id; GA capacity is held back by quantity, so a place id is no seat here either. */
+  #changeSeatBlocks(seatIds: string[], block: boolean, reason: string | null): BlockResult {
+    const places = seatIds.filter(isGaPlace);
+    if (places.length) return { ok: false, code: "unknown_seats", seat_ids: places };
+    return this.#changeBlocks(seatIds, block, reason);
   }
 
   /**
@@ -354,8 +361,12 @@ export class ShowDO extends DurableObject<Env> {
   stretchCheckout(holdId: string, orderId: string, untilMs: number): HoldView | null {
     const config = this.#configRow();
     const hold = this.#holds.get(holdId);
-    if (!config || !hold || hold.status !== "checkout" || hold.order_id !== orderId) return null;
+    if (!config || !hold || hold.order_id !== orderId) return null;
     const now = this.clock();
+    // Already sold to this order (a finalize whose Postgres confirm was lost): nothing to keep,
+    // and the caller finalizes rather than cancels.
+    if (hold.status === "sold") return this.#holds.view(hold, config, now);
+    if (hold.status !== "checkout") return null;
     this.#expireDue(now);
     if (this.#holds.get(holdId)!.status !== "checkout") return null;
     this.#holds.stretch(holdId, untilMs);

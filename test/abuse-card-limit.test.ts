@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createShow, json } from "./fixtures";
-import { api, problem } from "./helpers";
+import { createShow, gridSeatMap, json } from "./fixtures";
+import { api, bearer, problem } from "./helpers";
 import {
   confirmPayment,
   type Fan,
@@ -152,5 +152,67 @@ describe("per-card cap: one card buys at most the show's per-fan limit, across a
     expect(statuses.filter((status) => status === "confirmed")).toHaveLength(1);
     const tickets = (await ticketsOf(a.order.order_id)).length + (await ticketsOf(b.order.order_id)).length;
     expect(tickets).toBeLessThanOrEqual(LIMIT);
+  });
+  it("GA tickets count toward the card's cap like seats, and a refunded GA ticket gives its share back", async () => {
+    const map = gridSeatMap({ sections: ["A"] });
+    map.sections.push({
+      id: "FLOOR",
+      name: "Standing floor",
+      shape: {
+        type: "polygon",
+        points: [
+          [0, 100],
+          [200, 100],
+          [200, 200],
+          [0, 200],
+        ],
+      },
+      ga_capacity: 10,
+      rows: [],
+    });
+    const { organizer, showId } = await createShow({
+      map,
+      ticketLimit: LIMIT,
+      tiers: [
+        { name: "Seated", price_cents: 5000, sections: ["A"] },
+        { name: "Floor", price_cents: 3000, sections: ["FLOOR"] },
+      ],
+    });
+    // One fan buys the card's whole share as GA places.
+    const gaFan = await newFan();
+    const gaHold = await json<{ hold_id: string }>(
+      await api(`/v1/shows/${showId}/holds`, {
+        method: "POST",
+        headers: { ...gaFan.auth, "idempotency-key": crypto.randomUUID() },
+        json: { section_id: "FLOOR", quantity: LIMIT },
+      }),
+      201,
+    );
+    const gaOrder = await json<OrderCreated>(await placeOrder(gaFan, gaHold.hold_id), 201);
+    await json(await confirmPayment(gaFan, gaOrder.payment.payment_id, { payment_method: "pm_card_visa" }), 200);
+    expect(await ticketsOf(gaOrder.order_id)).toHaveLength(LIMIT);
+
+    // Another account, the same card, a seat: over the cap, refused before the charge.
+    const seated = await checkout(showId, ["A-1-1"]);
+    const refused = await confirmPayment(seated.fan, seated.order.payment.payment_id, {
+      payment_method: "pm_card_visa",
+    });
+    expect((await problem(refused)) as unknown).toMatchObject({ code: "card_limit_exceeded", already: LIMIT });
+
+    // The organizer refunds one GA ticket: the card has one ticket left, and may buy one more.
+    const [ticket] = await ticketsOf(gaOrder.order_id);
+    await json(
+      await api(`/v1/admin/orders/${gaOrder.order_id}/refund`, {
+        method: "POST",
+        headers: { ...bearer(organizer.key), "idempotency-key": crypto.randomUUID() },
+        json: { ticket_ids: [ticket!.id] },
+      }),
+      200,
+    );
+    const paid = await json<{ order_status: string }>(
+      await confirmPayment(seated.fan, seated.order.payment.payment_id, { payment_method: "pm_card_visa" }),
+      200,
+    );
+    expect(paid.order_status).toBe("confirmed");
   });
 });

@@ -220,6 +220,15 @@ describe("general admission", () => {
     expect(await problem(await block({ section_id: "FLOOR", quantity: 3 }, "unblock"))).toMatchObject({
       code: "insufficient_availability",
     });
+    // A GA place id is no seat, for the organizer either: capacity is blocked by quantity only.
+    expect(await problem(await block({ seat_ids: ["FLOOR#5"], reason: "other" }))).toMatchObject({
+      status: 422,
+      code: "unknown_seats",
+    });
+    expect(await problem(await block({ seat_ids: ["FLOOR#1"] }, "unblock"))).toMatchObject({
+      status: 422,
+      code: "unknown_seats",
+    });
     expect(await floor(showId)).toMatchObject({ available: 3 });
     await json(await block({ section_id: "FLOOR", quantity: 2 }, "unblock"), 200);
     expect(await floor(showId)).toMatchObject({ available: 5 });

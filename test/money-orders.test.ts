@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../src/db/client";
-import { idempotencyRecords, orders, outbox } from "../src/db/schema";
+import { idempotencyRecords, orders, outbox, payments, tickets } from "../src/db/schema";
 import worker from "../src/index";
 import { reconcile } from "../src/orders/reconcile";
 import { createShow, json } from "./fixtures";
@@ -101,6 +101,12 @@ describe("cancelling a show", () => {
     await runCron();
     expect((await orderRow(stuck.order_id)).status).toBe("cancelled");
     expect((await standin.intent(stuckIntent)).status).toBe("canceled");
+    // Settled as what it is, a cancelled show's order (the fan is told so), not as a lapsed hold:
+    // the cancel released its hold, but no hold lapsed.
+    const [stuckPayment] = await withDatabase(env, (db) =>
+      db.select({ lastError: payments.lastError }).from(payments).where(eq(payments.orderId, stuck.order_id)),
+    );
+    expect(stuckPayment!.lastError).toBe("show_cancelled");
     // Nobody can pay the cancelled show now.
     const tooLate = await confirmPayment(stuckFan, stuck.payment.payment_id, { payment_method: "pm_card_visa" });
     expect(tooLate.status).toBeLessThan(500);
@@ -179,6 +185,50 @@ describe("reconciliation and finalize", () => {
   });
 });
 
+describe("a free order whose confirm was lost", () => {
+  it("the retry finds the seats sold to it and tickets it (409 order_exists), instead of cancelling it", async () => {
+    const { showId } = await createShow({ tiers: [{ name: "Free", price_cents: 0, sections: ["A", "B"] }] });
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["A-3-4"]);
+    const placed = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    // As if finalize's Postgres confirm had failed after the Show DO sold the hold: the DO has the
+    // seat sold to the order, Postgres still has the order pending and no ticket.
+    await withDatabase(env, async (db) => {
+      await db.delete(tickets).where(eq(tickets.orderId, placed.order_id));
+      await db
+        .update(orders)
+        .set({ status: "pending_payment", confirmedAt: null })
+        .where(eq(orders.id, placed.order_id));
+    });
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ sold: 1 });
+
+    const retried = await placeOrder(fan, hold.hold_id);
+    expect(await problem(retried)).toMatchObject({ status: 409, code: "order_exists", order_status: "confirmed" });
+    expect((await orderRow(placed.order_id)).status).toBe("confirmed");
+    expect((await ticketsOf(placed.order_id)).map((t) => t.status)).toEqual(["valid"]);
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ sold: 1, held: 0 });
+  });
+
+  it("a fan who never retries: the cron tickets it at the end of its window, instead of cancelling it", async () => {
+    const { showId } = await createShow({ tiers: [{ name: "Free", price_cents: 0, sections: ["A", "B"] }] });
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["A-3-3"]);
+    const placed = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    await withDatabase(env, async (db) => {
+      await db.delete(tickets).where(eq(tickets.orderId, placed.order_id));
+      await db
+        .update(orders)
+        .set({ status: "pending_payment", confirmedAt: null, expiresAt: new Date(Date.now() - 1_000) })
+        .where(eq(orders.id, placed.order_id));
+    });
+    const report = await withDatabase(env, (db) => reconcile(env, db));
+    expect(report.errors).toEqual([]);
+    expect((await orderRow(placed.order_id)).status).toBe("confirmed");
+    expect((await ticketsOf(placed.order_id)).map((t) => t.status)).toEqual(["valid"]);
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ sold: 1, held: 0 });
+  });
+});
+
 describe("a fan abandons a checkout", () => {
   it("cancelling the order cancels the PaymentIntent and frees the seats; idempotent; a paid order is 409", async () => {
     const { showId } = await createShow();
@@ -224,6 +274,24 @@ describe("a hold that lapsed is never paid for", () => {
     expect(await ticketsOf(orderId)).toHaveLength(0);
     expect(await refundRows(orderId)).toHaveLength(0);
   }
+
+  it("an older payment_failed order (a decline before the rule; its hold released): a confirm charges nothing", async () => {
+    const { showId } = await createShow();
+    const fan = await newFan();
+    const hold = await holdSeats(showId, fan, ["A-3-3"]);
+    const order = await json<OrderCreated>(await placeOrder(fan, hold.hold_id), 201);
+    const intentId = await intentOf(order.order_id);
+    // How a decline used to end: the order payment_failed, its seats back on sale, and the
+    // PaymentIntent left payable (Stripe keeps a declined one in requires_payment_method).
+    await withDatabase(env, (db) =>
+      db.update(orders).set({ status: "payment_failed" }).where(eq(orders.id, order.order_id)),
+    );
+    await env.SHOW.getByName(showId).releaseForOrder(hold.hold_id);
+    const confirm = await confirmPayment(fan, order.payment.payment_id, { payment_method: "pm_card_visa" });
+    expect(await problem(confirm)).toMatchObject({ status: 409, code: "hold_expired" });
+    await expectNothingCharged(order.order_id, intentId);
+    expect(await env.SHOW.getByName(showId).counts()).toMatchObject({ held: 0, sold: 0 });
+  });
 
   it("a retry with the same key, once its in-flight record is a minute old: 409 hold_expired, nothing payable", async () => {
     const { showId, fan, hold, order, intentId } = await lapsedOrder(["A-1-1"]);

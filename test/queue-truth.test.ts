@@ -323,6 +323,15 @@ describe("the line is told at the edge", () => {
     expect(await refused(await waitlist(stranger))).toBe("admission_required");
     expect(await refused(await waitlist(stranger, told.ticket))).toBe("ticket_mismatch");
     expect(await refused(await waitlist(bob))).toBe("admission_required");
+    // A forged ticket is a 401; Bob's own ticket once expired opens nothing either.
+    const [head, body] = told.ticket.split(".");
+    const forged = await waitlist(bob, `${head}.${body}.${"A".repeat(43)}`);
+    expect(forged.status).toBe(401);
+    expect((await problem(forged)).code).toBe("invalid_ticket");
+    const bobTicket = await verifyQueueTicket(env, told.ticket);
+    if (bobTicket === "expired") throw new Error("Bob's ticket expired during the test");
+    const stale = await signQueueTicket(env, { ...bobTicket, expiresAtMs: Date.now() - 1_000 });
+    expect(await refused(await waitlist(bob, stale))).toBe("admission_required");
     expect(await show.stub.waitlistStatus(stranger.id)).toBeNull();
     expect(await show.stub.waitlistStatus(bob.id)).toBeNull();
     // Bob, in line but never admitted, follows the link with his ticket; a refund is offered to him.

@@ -75,7 +75,16 @@ export async function reconcile(env: Env, db: Database, now = Date.now()): Promi
   for (const { id } of stale) {
     report.pending_checked++;
     try {
-      const { payment } = (await loadOrderWithPayment(db, id))!;
+      const { order, payment } = (await loadOrderWithPayment(db, id))!;
+      if (!payment.providerPaymentId) {
+        // No PaymentIntent to ask (a free order): its hold sold to it means its finalize got as
+        // far as the Show DO and lost its Postgres confirm; it is finished, not cancelled.
+        const hold = await env.SHOW.getByName(order.showId).getHold(order.fanId, order.holdId);
+        if (hold?.status === "sold" && (await finalizeOrder(env, db, id)) === "confirmed") {
+          report.settled_paid++;
+          continue;
+        }
+      }
       let intent = payment.providerPaymentId ? await stripe.paymentIntents.retrieve(payment.providerPaymentId) : null;
       if (intent && intent.status !== "succeeded" && intent.status !== "canceled") {
         // Cancelling also closes the race with a late payment: a PaymentIntent that succeeded
@@ -163,7 +172,12 @@ async function settleLapsedCheckouts(env: Env, db: Database, report: Reconciliat
     })
     .from(orders)
     .innerJoin(payments, eq(payments.orderId, orders.id))
-    .where(and(eq(orders.status, "pending_payment"), gte(orders.expiresAt, new Date(now))))
+    // A cancelled show released its holds without any lapsing: its orders are the cancel's to
+    // settle (reason show_cancelled, below), not this step's.
+    .innerJoin(shows, eq(shows.id, orders.showId))
+    .where(
+      and(eq(orders.status, "pending_payment"), gte(orders.expiresAt, new Date(now)), eq(shows.status, "published")),
+    )
     .orderBy(asc(orders.createdAt))
     .limit(LAPSED_BATCH);
   const byShow = new Map<string, typeof pending>();

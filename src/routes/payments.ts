@@ -86,9 +86,11 @@ fanPayments.openapi(
         const stripe = createStripe(c.env, { budgetMs: STRIPE_REQUEST_BUDGET_MS });
         let intent: Stripe.PaymentIntent;
         let declineCode: string | undefined;
-        if (body.payment_method && order.status === "pending_payment") {
+        if (body.payment_method && (order.status === "pending_payment" || order.status === "payment_failed")) {
           // No money moves for seats no longer held: a hold that lapsed (or an order past its
-          // window) ends the checkout here, unless Stripe says it was paid meanwhile.
+          // window) ends the checkout here, unless Stripe says it was paid meanwhile. An older
+          // payment_failed order (a decline before declines kept the hold) has its seats back on
+          // sale but its PaymentIntent still payable: it ends here too.
           const held = await keepHold(c.env, db, order.showId, order.holdId, {
             id: order.id,
             expiresAt: order.expiresAt,
