@@ -120,3 +120,41 @@ describe("Stripe failing", () => {
     expect(((await health.json()) as { degraded: string[] }).degraded).toEqual(["stripe"]);
   });
 });
+
+describe("Stripe busy, not down", () => {
+  it("an attempt waits past the deadline while Stripe keeps answering others; alone and silent, it fails at the deadline", async () => {
+    const { createStripe } = await import("../src/payments/stripe");
+    const SLOW_MS = STRIPE_TIMEOUT_MS + 1_500;
+    const response = await fetch(`${stripeUrl}/_standin/outage`, {
+      method: "POST",
+      body: JSON.stringify({ mode: "slow", match: "pi_slow", delay_ms: SLOW_MS }),
+    });
+    expect(response.status).toBe(200);
+    const stripe = createStripe({ STRIPE_SECRET_KEY: "sk_test_busy", STRIPE_API_URL: stripeUrl });
+    // The breaker for this stand-in may still be open from the tests above: its trial closes it.
+    await cooledDown();
+    await stripe.paymentIntents.retrieve("pi_fast").catch(() => {});
+    // Answers keep arriving (other fans' calls, every half second) while the slow one waits its turn.
+    let busy = true;
+    const traffic = (async () => {
+      while (busy) {
+        await stripe.paymentIntents.retrieve("pi_fast").catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    })();
+    const started = Date.now();
+    // The stand-in has no such PaymentIntent: a 404 is Stripe's answer, not an outage.
+    const answered = await stripe.paymentIntents.retrieve("pi_slow").catch((error: unknown) => error);
+    busy = false;
+    await traffic;
+    expect((answered as Error).constructor.name).toBe("StripeInvalidRequestError");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SLOW_MS - 50);
+
+    // Nothing else answers: the same wait is silence, and the attempt is given up at the deadline.
+    await new Promise((resolve) => setTimeout(resolve, STRIPE_TIMEOUT_MS));
+    const alone = Date.now();
+    const silent = await stripe.paymentIntents.retrieve("pi_slow").catch((error: unknown) => error);
+    expect((silent as Error).constructor.name).toBe("StripeConnectionError");
+    expect(Date.now() - alone).toBeLessThan((STRIPE_MAX_RETRIES + 1) * STRIPE_TIMEOUT_MS + 1_500);
+  }, 30_000);
+});
