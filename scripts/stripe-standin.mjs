@@ -25,12 +25,10 @@
 //                                               that key gets it again. `after: true` runs the call first and loses its
 //                                               answer, as a timeout would. Match narrowly: every test file shares one
 //                                               stand-in.
-//   POST /_standin/outage                       JSON { mode: "5xx" | "hang" | "slow" | "off", ms? }: Stripe itself is down. Every
+//   POST /_standin/outage                       JSON { mode: "5xx" | "hang" | "off", ms? }: Stripe itself is down. Every
 //                                               API call answers 503 (5xx) or is never answered (hang) until `ms` have
 //                                               passed or mode "off"; hung calls are then dropped unanswered. Unlike
 //                                               faults it hits every caller: point only one test file at such a stand-in.
-//                                               "slow" { match, delay_ms }: busy, not down — calls whose path contains
-//                                               `match` are answered `delay_ms` late, every other call at once.
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import path from "node:path";
@@ -1139,16 +1137,12 @@ export async function startStripeStandin({ port = 0, webhookUrl, webhookSecret, 
     route("POST", "/_standin/faults", { handle: injectFault }),
     route("POST", "/_standin/outage", {
       handle: ({ rawBody }) => {
-        const { mode = "off", ms, match, delay_ms: delayMs } = JSON.parse(rawBody || "{}");
-        if (!["5xx", "hang", "slow", "off"].includes(mode)) {
-          throw new ApiError(400, { type: "invalid_request_error", message: "mode is 5xx, hang, slow or off" });
-        }
-        if (mode === "slow" && (typeof match !== "string" || typeof delayMs !== "number")) {
-          throw new ApiError(400, { type: "invalid_request_error", message: "slow needs match and delay_ms" });
+        const { mode = "off", ms } = JSON.parse(rawBody || "{}");
+        if (!["5xx", "hang", "off"].includes(mode)) {
+          throw new ApiError(400, { type: "invalid_request_error", message: "mode is 5xx, hang or off" });
         }
         if (mode === "off") endOutage();
-        else
-          outage = { mode, match, delayMs, until: typeof ms === "number" ? Date.now() + ms : Number.POSITIVE_INFINITY };
+        else outage = { mode, until: typeof ms === "number" ? Date.now() + ms : Number.POSITIVE_INFINITY };
         return { body: { mode } };
       },
     }),
@@ -1185,10 +1179,6 @@ export async function startStripeStandin({ port = 0, webhookUrl, webhookSecret, 
     }
     try {
       const rawBody = await readBody(request);
-      // Busy, not down: calls whose path contains `match` are answered `delay_ms` late, the rest at once.
-      if (mode === "slow" && url.pathname.includes(outage.match)) {
-        await new Promise((resolve) => setTimeout(resolve, outage.delayMs));
-      }
       if (mode === "5xx") {
         throw new ApiError(503, { type: "api_error", message: "Stripe is unavailable (stand-in outage)." });
       }

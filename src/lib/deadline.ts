@@ -29,15 +29,8 @@ export const PG_BUSY_STATEMENT_TIMEOUT_MS = 20_000;
 export const PG_LONG_STATEMENT_TIMEOUT_MS = 30_000;
 /** Postgres: ending a request's pool; a connection that does not close in time is abandoned. */
 export const PG_CLOSE_TIMEOUT_MS = 300;
-/**
- * Stripe: one HTTP attempt, measured as silence — how long Stripe answered neither it nor any
- * other call of the isolate. A hung Stripe fails an attempt within this; a busy isolate whose
- * Stripe answers keep arriving (they wait their turn on a saturated thread) is not an outage.
- * The SDK retries once (same idempotency key) within the request.
- */
+/** Stripe: one HTTP attempt; the SDK retries once (same idempotency key) within the request. */
 export const STRIPE_TIMEOUT_MS = 3_000;
-/** Stripe: one HTTP attempt at most, however busy: past this it fails even while Stripe answers others. */
-export const STRIPE_BUSY_TIMEOUT_MS = 15_000;
 export const STRIPE_MAX_RETRIES = 1;
 /**
  * Stripe, in a fan's request (order, confirm, cancel): no attempt starts later than this after

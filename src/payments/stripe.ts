@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import { breakerFor } from "../lib/breaker";
-import { STRIPE_BUSY_TIMEOUT_MS, STRIPE_MAX_RETRIES, STRIPE_TIMEOUT_MS } from "../lib/deadline";
+import { STRIPE_MAX_RETRIES, STRIPE_TIMEOUT_MS } from "../lib/deadline";
 import { tracedFetch } from "../lib/observe";
 import { type ApiError, dependencyUnavailable } from "../lib/problem";
 
@@ -11,7 +11,7 @@ export function stripeBreaker(env: Pick<Env, "STRIPE_API_URL">) {
 
 /**
  * A Stripe client for the Worker: fetch-based (workerd has no Node http), each attempt bounded
- * by STRIPE_TIMEOUT_MS of silence (and STRIPE_BUSY_TIMEOUT_MS in all), connection failures, 409s and 5xxs retried once with the SDK's own
+ * by STRIPE_TIMEOUT_MS, connection failures, 409s and 5xxs retried once with the SDK's own
  * idempotency keys, and every attempt behind the isolate's Stripe breaker. With `budgetMs` (fan
  * requests) no attempt starts later than that after the client's first. When STRIPE_API_URL
  * is set (tests, `npm run dev`) it talks to the local stand-in in scripts/stripe-standin.mjs.
@@ -32,36 +32,20 @@ export function createStripe(
       throw dependencyUnavailable("stripe", 5, "is too slow for this request");
     }
     breaker.admit();
-    // The attempt's deadline is silence: it is abandoned once Stripe has answered nothing to
-    // this isolate for STRIPE_TIMEOUT_MS. A wall-clock timeout inside a saturated isolate fires
-    // on answers that already arrived and wait their turn (bench:onsale at scale: 4,901 of 5,657
-    // confirms refused while Stripe answered every one).
-    const silence = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const check = () => {
-      const silentFor = Date.now() - Math.max(now, breaker.lastAnswerAt);
-      if (silentFor >= STRIPE_TIMEOUT_MS) silence.abort(new Error(`Stripe answered nothing for ${silentFor} ms`));
-      else timer = setTimeout(check, STRIPE_TIMEOUT_MS - silentFor);
-    };
-    timer = setTimeout(check, STRIPE_TIMEOUT_MS);
-    const signal = init?.signal ? AbortSignal.any([init.signal, silence.signal]) : silence.signal;
     try {
-      const response = await traced(input, { ...init, signal });
+      const response = await traced(input, init);
       if (response.status >= 500) breaker.failed(now);
       else breaker.succeeded();
       return response;
     } catch (error) {
       breaker.failed(now);
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   };
   return new Stripe(env.STRIPE_SECRET_KEY, {
     httpClient: Stripe.createFetchHttpClient(guardedFetch),
     maxNetworkRetries: STRIPE_MAX_RETRIES,
-    // The hard bound; the deadline proper (silence) is guardedFetch's.
-    timeout: STRIPE_BUSY_TIMEOUT_MS,
+    timeout: STRIPE_TIMEOUT_MS,
     ...(standin && {
       host: standin.hostname,
       port: standin.port,
