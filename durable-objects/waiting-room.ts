@@ -14,17 +14,10 @@
 
 import { newId } from "../src/lib/ids";
 import { bucketOf, compareKeys, drawKey, KEY_RANDOM_SPACE, type QueueKey } from "./queue-key";
-import type {
-  AdmissionHeldBack,
-  Inventory,
-  QueueArrival,
-  QueueSession,
-  RoomConfig,
-  RoomConfigPatch,
-  RoomStats,
-  RoomStatus,
-  SeatCounts,
-} from "./types";
+import { activeCap, holdBack, inventoryOf, type Stock } from "./room-inventory";
+import type { QueueArrival, QueueSession, RoomConfig, RoomConfigPatch, RoomStats, RoomStatus } from "./types";
+
+export { inventoryOf, type Stock };
 
 /** How often the admission tick runs while fans are waiting. */
 export const TICK_MS = 1_000;
@@ -60,28 +53,6 @@ type ConfigRow = {
   opens_at_ms: number | null;
   max_active_per_available_seat: number | null;
 };
-
-/** The seat tallies the queue needs: what can be taken now, and what may come back. */
-export type Stock = Pick<SeatCounts, "available" | "held">;
-
-export function inventoryOf(stock: Stock): Inventory {
-  if (stock.available > 0) return "available";
-  return stock.held > 0 ? "all_held" : "sold_out";
-}
-
-/** Active checkouts the room allows: `max_active`, and (if set) a share of the seats available. */
-function activeCap(config: RoomConfig, stock: Stock): number {
-  const ratio = config.max_active_per_available_seat;
-  return ratio === null ? config.max_active : Math.min(config.max_active, Math.ceil(stock.available * ratio));
-}
-
-/** Why the tick admits nobody now, whatever its tokens; null when nothing holds it back. */
-function holdBack(config: RoomConfig, stock: Stock, active: number): AdmissionHeldBack | null {
-  if (config.paused) return "paused_by_organizer";
-  if (stock.available === 0) return "nothing_available";
-  if (active >= activeCap(config, stock)) return "max_active";
-  return null;
-}
 
 type StateRow = {
   tokens: number;
