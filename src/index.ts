@@ -148,6 +148,9 @@ app.onError((error, c) => {
       {
         error_name: name,
         error_message: message.slice(0, 300),
+        // What the client was told, when a wrapped guard said more than the wrapper (Stripe's
+        // SDK reports every refusal of its fetch as one "connection" error).
+        ...(apiError.message !== message ? { problem: apiError.message.slice(0, 200) } : {}),
         ...(cause ? { error_cause: cause } : {}),
         ...(dependency ? { dependency: String(dependency) } : {}),
       },

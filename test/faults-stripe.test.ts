@@ -1,7 +1,9 @@
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { HoldView } from "../durable-objects/types";
 import { BREAKER_COOLDOWN_MS, BREAKER_FAILURES } from "../src/lib/breaker";
 import { STRIPE_MAX_RETRIES, STRIPE_TIMEOUT_MS } from "../src/lib/deadline";
+import { createStripe } from "../src/payments/stripe";
 import { apiWith, expectUnavailable } from "./faults-helpers";
 import { createShow, json } from "./fixtures";
 import { api } from "./helpers";
@@ -40,6 +42,30 @@ const CALLS_TO_OPEN = Math.ceil(BREAKER_FAILURES / (STRIPE_MAX_RETRIES + 1));
 const cooledDown = () => new Promise((resolve) => setTimeout(resolve, BREAKER_COOLDOWN_MS + 100));
 
 afterEach(() => outage("off"));
+
+describe("a request's Stripe budget", () => {
+  it("counts only the time spent waiting on Stripe, not the request's own work between calls", async () => {
+    // A confirm reads the card, checks the per-card cap in Postgres, then confirms: under load
+    // that check can take longer than the budget, and Stripe was not what was slow.
+    const stripe = createStripe(env, { budgetMs: 200 });
+    await stripe.paymentMethods.retrieve("pm_card_visa");
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await expect(stripe.paymentMethods.retrieve("pm_card_visa")).resolves.toMatchObject({ object: "payment_method" });
+  });
+
+  it("refuses a call once the request has waited its budget on a hung Stripe", async () => {
+    // First in the file: no earlier test has opened this stand-in's breaker.
+    await outage("hang");
+    const stripe = createStripe({ ...env, STRIPE_API_URL: stripeUrl }, { budgetMs: STRIPE_TIMEOUT_MS });
+    const started = Date.now();
+    await expect(stripe.paymentMethods.retrieve("pm_card_visa")).rejects.toThrow();
+    // The first attempt waits out its timeout; the retry is refused by the budget, not waited.
+    expect(Date.now() - started).toBeLessThan(2 * STRIPE_TIMEOUT_MS);
+    await expect(stripe.paymentMethods.retrieve("pm_card_visa")).rejects.toMatchObject({
+      detail: expect.objectContaining({ message: expect.stringContaining("too slow for this request") }),
+    });
+  });
+});
 
 describe("Stripe failing", () => {
   it("answering 5xx: orders are refused with 503 fast, holds kept; once it is back every sale completes", async () => {

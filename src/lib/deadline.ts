@@ -33,9 +33,10 @@ export const PG_CLOSE_TIMEOUT_MS = 300;
 export const STRIPE_TIMEOUT_MS = 3_000;
 export const STRIPE_MAX_RETRIES = 1;
 /**
- * Stripe, in a fan's request (order, confirm, cancel): no attempt starts later than this after
- * the first, so a hung Stripe costs a request at most about two attempts (~6 s) however many
- * calls it makes. Crons and queue consumers have no such budget: they are not waited on.
+ * Stripe, in a fan's request (order, confirm, cancel): no attempt starts once the request has
+ * waited this long on Stripe's answers (its own work in between does not count), so a hung
+ * Stripe costs a request at most about two attempts (~6 s) however many calls it makes. Crons
+ * and queue consumers have no such budget: they are not waited on.
  */
 export const STRIPE_REQUEST_BUDGET_MS = STRIPE_TIMEOUT_MS;
 /** Workers KV: one read or write. */
