@@ -178,3 +178,47 @@ export async function startPgBlackHole() {
       }),
   };
 }
+
+/**
+ * A Postgres that freezes mid-session, for fault tests: a WebSocket relay to the real tunnel at
+ * `target` that, once stalled (`POST /stall`), delivers nothing more from the server to the
+ * connections it relays, as a server that stopped scheduling after the login. `GET /open` says
+ * how many of the driver's connections are still open: a client given up on must close its own.
+ */
+export async function startPgStallingRelay(target) {
+  const http = await import("node:http");
+  const { WebSocket } = createRequire(import.meta.url)("ws");
+  let stalled = false;
+  const server = http.createServer((request, response) => {
+    if (request.method === "POST" && request.url === "/stall") stalled = true;
+    else if (request.method === "POST" && request.url === "/resume") stalled = false;
+    response.setHeader("content-type", "application/json");
+    response.end(JSON.stringify({ stalled, open: wss.clients.size }));
+  });
+  const wss = new WebSocketServer({ server });
+  wss.on("connection", (client, request) => {
+    const upstream = new WebSocket(`ws://${target}${request.url}`);
+    const early = [];
+    upstream.on("open", () => {
+      for (const data of early.splice(0)) upstream.send(data);
+    });
+    client.on("message", (data) => (upstream.readyState === WebSocket.OPEN ? upstream.send(data) : early.push(data)));
+    upstream.on("message", (data) => {
+      if (!stalled && client.readyState === WebSocket.OPEN) client.send(data);
+    });
+    client.on("close", () => upstream.close());
+    upstream.on("close", () => client.close());
+    client.on("error", () => {});
+    upstream.on("error", () => client.terminate());
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `127.0.0.1:${server.address().port}`,
+    close: () =>
+      new Promise((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close();
+        server.close(() => resolve());
+      }),
+  };
+}

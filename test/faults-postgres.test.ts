@@ -1,11 +1,12 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import type { HoldView } from "../durable-objects/types";
 import { withDatabase } from "../src/db/client";
 import { BREAKER_FAILURES } from "../src/lib/breaker";
 import { PG_CONNECT_TIMEOUT_MS, PG_STATEMENT_TIMEOUT_MS } from "../src/lib/deadline";
+import { apiErrorWithin } from "../src/lib/problem";
 import { reconcile } from "../src/orders/reconcile";
 import { signQueueTicket, verifyQueueTicket } from "../src/waiting-room/tokens";
 import { apiWith, expectUnavailable, postgresDown } from "./faults-helpers";
@@ -242,5 +243,35 @@ describe("a busy Postgres is not an outage", () => {
     });
     // A frozen server is still known within the deadline (the tests above); this one stays closed.
     expect((await api("/v1/orders/ord_none", { headers: (await newFan()).auth })).status).toBe(404);
+  });
+});
+
+describe("a connection given up on", () => {
+  it("is closed at once, even when its BEGIN met the deadline and the client was never given back", async () => {
+    // Postgres answers the login, then freezes: the transaction's BEGIN gets no answer. drizzle
+    // sends BEGIN outside its try, so the client stays checked out; left open, its session would
+    // keep a pooled backend idle in that transaction for good once Postgres answers it.
+    const relay = inject("pgStallingRelay");
+    const state = async (action?: "stall" | "resume") =>
+      (await (await fetch(`http://${relay}/${action ?? "open"}`, { method: action ? "POST" : "GET" })).json()) as {
+        open: number;
+      };
+    try {
+      const failed = await withDatabase({ ...env, PG_WS_PROXY: relay }, async (db) => {
+        await db.execute(sql`select 1`);
+        expect((await state()).open).toBe(1);
+        await state("stall");
+        return db
+          .transaction((tx) => tx.execute(sql`select 1`))
+          .then(
+            () => "answered",
+            (error: unknown) => error,
+          );
+      });
+      expect(apiErrorWithin(failed)).toMatchObject({ status: 503, code: "dependency_unavailable" });
+      await vi.waitFor(async () => expect((await state()).open).toBe(0), { timeout: 2_000, interval: 100 });
+    } finally {
+      await state("resume");
+    }
   });
 });

@@ -6,6 +6,7 @@ import {
   migrateDatabase,
   root,
   startPgBlackHole,
+  startPgStallingRelay,
   startPgWsProxy,
   startPostgres,
   // @ts-expect-error -- plain ESM helper shared with the dev script; it has no type declarations.
@@ -22,6 +23,8 @@ declare module "vitest" {
     stripeApiUrl: string;
     /** A tunnel to a Postgres that never answers (test/faults-*.test.ts). */
     pgFrozenProxy: string;
+    /** A relay to the real tunnel that can be told to stop answering (test/faults-postgres.test.ts). */
+    pgStallingRelay: string;
     /** A second Stripe stand-in, only for test/faults-stripe.test.ts: its outages hit every caller. */
     stripeFaultyApiUrl: string;
     turnstileUrl: string;
@@ -55,6 +58,8 @@ export default async function setup(project: TestProject) {
   project.provide("stripeApiUrl", standin.url);
   const blackHole = await startPgBlackHole();
   project.provide("pgFrozenProxy", blackHole.url);
+  const stallingRelay = await startPgStallingRelay(proxy.url);
+  project.provide("pgStallingRelay", stallingRelay.url);
   const faultyStandin = await startStripeStandin({ webhookSecret: "whsec_test_onsale", autoWebhooks: false });
   project.provide("stripeFaultyApiUrl", faultyStandin.url);
   const turnstile = await startTurnstileStandin();
@@ -63,6 +68,7 @@ export default async function setup(project: TestProject) {
     await standin.close();
     await faultyStandin.close();
     await blackHole.close();
+    await stallingRelay.close();
     await turnstile.close();
     await proxy.close();
     await stopPostgres();

@@ -11,9 +11,9 @@
 //   does in production; the email consumer is not exercised. Under `wrangler dev` the real
 //   simulated Queue is used.
 // Nothing else changes: the same handlers, the same Durable Object class.
-import worker, { DoorDO, ShowDO as OnsaleShowDO } from "onsale-worker-bundle";
+import worker, { DoorDO, FeedDO, ShowDO as OnsaleShowDO } from "onsale-worker-bundle";
 
-export { DoorDO };
+export { DoorDO, FeedDO };
 
 /**
  * The Show DO as deployed, watched from outside for the queue-truth line: whenever an alarm or

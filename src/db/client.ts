@@ -100,6 +100,21 @@ function guardedClient(breaker: Breaker, silenceMs: number) {
   return class GuardedClient extends Client {
     private broken = false;
 
+    /**
+     * Given up on: the socket is closed now, not when the pool is ended. Whoever holds this
+     * client may never give it back — drizzle's transaction sends BEGIN outside its try, so a
+     * BEGIN that met the deadline leaves the client checked out and the pool's end waiting on
+     * it — and an open socket keeps its server session: behind a transaction pooler, a backend
+     * left idle in that transaction for good (a bench:onsale --chaos run lost all 128 of its
+     * pooled backends to BEGINs answered after a freeze, and every checkout after it).
+     */
+    private abandon() {
+      this.broken = true;
+      // Closing it makes the driver report "Connection terminated": nobody is listening any more.
+      this.on("error", () => {});
+      (this as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.();
+    }
+
     // biome-ignore lint/suspicious/noExplicitAny: the driver's overloads (promise and callback forms).
     override connect(callback?: (error?: Error) => void): any {
       // Opening a connection is not proof that Postgres answers queries (a pooler may accept
@@ -110,7 +125,7 @@ function guardedClient(breaker: Breaker, silenceMs: number) {
         try {
           await super.connect();
         } catch (error) {
-          this.broken = true;
+          this.abandon();
           // A refused login is an answer (and a configuration error), not an outage.
           if (!isOutage(error)) throw error;
           breaker.failed(started);
@@ -147,7 +162,7 @@ function guardedClient(breaker: Breaker, silenceMs: number) {
             throw error;
           }
           breaker.failed(started);
-          this.broken = true;
+          this.abandon();
           throw asUnavailable(error);
         }
       })();

@@ -20,8 +20,21 @@ export async function enqueueNotification(
   aggregateId: string,
   payload: Record<string, unknown>,
 ) {
-  await tx.insert(outbox).values({ topic, aggregateId, payload });
+  await notificationInsert(tx, topic, aggregateId, payload);
+}
+
+/**
+ * The outbox insert of `enqueueNotification`, not yet run: for a caller that sends it as part of
+ * a bigger statement (one round trip), in the transaction that makes the change.
+ */
+export function notificationInsert(
+  tx: Writer,
+  topic: NotificationTopic,
+  aggregateId: string,
+  payload: Record<string, unknown>,
+) {
   outboxWritten.since = Date.now();
+  return tx.insert(outbox).values({ topic, aggregateId, payload });
 }
 
 /**

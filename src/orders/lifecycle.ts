@@ -1,11 +1,11 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { type Database, pgErrorCode } from "../db/client";
-import { orderItems, orders, payments, shows, tickets } from "../db/schema";
+import { orders, payments, shows, tickets } from "../db/schema";
 import { STRIPE_REQUEST_BUDGET_MS } from "../lib/deadline";
 import { newId } from "../lib/ids";
 import { logEvent, span } from "../lib/observe";
-import { enqueueNotification } from "../notifications/outbox";
+import { enqueueNotification, notificationInsert } from "../notifications/outbox";
 import { createStripe } from "../payments/stripe";
 import { ticketPlaceColumns } from "../tickets/place";
 import { cardOverLimit, fingerprintOf } from "./card-limit";
@@ -74,15 +74,20 @@ export function finalizeOrder(env: Env, db: Database, orderId: string): Promise<
 }
 
 async function finalize(env: Env, db: Database, orderId: string): Promise<OrderStatus> {
-  const row = await loadOrderWithPayment(db, orderId);
+  // The show's status comes with the order: Postgres' word is enough to refuse, since a cancel
+  // may have reached it while the DO was unreachable.
+  const [row] = await db
+    .select({ order: orders, payment: payments, showStatus: shows.status })
+    .from(orders)
+    .innerJoin(payments, eq(payments.orderId, orders.id))
+    .innerJoin(shows, eq(shows.id, orders.showId))
+    .where(eq(orders.id, orderId));
   if (!row) throw new Error(`finalize: order ${orderId} not found`);
   const { order } = row;
   if (!UNSETTLED.includes(order.status as OrderStatus)) return order.status as OrderStatus;
 
   const stub = env.SHOW.getByName(order.showId);
-  // Postgres' word is enough to refuse: a cancel may have reached it while the DO was unreachable.
-  const [show] = await db.select({ status: shows.status }).from(shows).where(eq(shows.id, order.showId));
-  if (show?.status === "cancelled") {
+  if (row.showStatus === "cancelled") {
     await stub.releaseForOrder(order.holdId);
     return refundOrder(env, db, order, "show_cancelled");
   }
@@ -133,41 +138,54 @@ async function paidCard(env: Env, db: Database, payment: Payment, order: Order):
 async function confirm(db: Database, order: Order, card: string | null): Promise<OrderStatus | "card_limit_exceeded"> {
   return db.transaction(async (tx) => {
     if (await cardOverLimit(tx, order, card)) return "card_limit_exceeded";
-    const [confirmed] = await tx
-      .update(orders)
-      .set({ status: "confirmed", confirmedAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(eq(orders.id, order.id), inArray(orders.status, UNSETTLED)))
-      .returning();
-    if (!confirmed) {
+    // One round trip: the order confirmed if it is still unsettled, its payment marked paid, and
+    // its lines read for the tickets (none when another request settled the order first).
+    const { rows: lines } = await tx.execute<{
+      seat_id: string;
+      show_id: string;
+      tier_id: string;
+      price_cents: number;
+    }>(
+      sql`WITH confirmed AS (
+            UPDATE orders SET status = 'confirmed', confirmed_at = now(), updated_at = now()
+            WHERE id = ${order.id} AND status IN (${sql.join(
+              UNSETTLED.map((status) => sql`${status}`),
+              sql`, `,
+            )})
+            RETURNING id
+          ), paid AS (
+            UPDATE payments SET status = 'succeeded', last_error = NULL, updated_at = now()
+            WHERE order_id IN (SELECT id FROM confirmed)
+          )
+          SELECT seat_id, show_id, tier_id, price_cents FROM order_items
+          WHERE order_id IN (SELECT id FROM confirmed)`,
+    );
+    if (lines.length === 0) {
       const [current] = await tx.select({ status: orders.status }).from(orders).where(eq(orders.id, order.id));
       return current!.status as OrderStatus;
     }
-    await tx
-      .update(payments)
-      .set({ status: "succeeded", lastError: null, updatedAt: sql`now()` })
-      .where(eq(payments.orderId, order.id));
-    const items = await tx.select().from(orderItems).where(eq(orderItems.orderId, order.id));
-    const issued = await tx
-      .insert(tickets)
-      .values(
-        items.map((item) => ({
-          id: newId("tkt"),
-          orderId: order.id,
-          showId: item.showId,
-          ...ticketPlaceColumns(item.seatId),
-          tierId: item.tierId,
-          priceCents: item.priceCents,
-          holderFanId: order.fanId,
-        })),
-      )
-      .returning({ id: tickets.id, seatId: tickets.seatId, placeId: tickets.placeId });
-    await enqueueNotification(tx, "order.confirmed", order.id, {
+    const issued = lines.map((line) => ({
+      id: newId("tkt"),
+      orderId: order.id,
+      showId: line.show_id,
+      ...ticketPlaceColumns(line.seat_id),
+      tierId: line.tier_id,
+      priceCents: Number(line.price_cents),
+      holderFanId: order.fanId,
+    }));
+    // The tickets and the fan's notice in one statement too: the ticket ids are made here.
+    const notice = notificationInsert(tx, "order.confirmed", order.id, {
       fan_id: order.fanId,
       email: order.fanEmail,
       order_id: order.id,
       show_id: order.showId,
-      tickets: issued.map((t) => ({ ticket_id: t.id, seat_id: t.seatId, place_id: t.placeId })),
+      tickets: issued.map((ticket, i) => ({
+        ticket_id: ticket.id,
+        seat_id: ticket.seatId,
+        place_id: lines[i]!.seat_id,
+      })),
     });
+    await tx.execute(sql`WITH issued AS (${tx.insert(tickets).values(issued).getSQL()}) ${notice.getSQL()}`);
     return "confirmed";
   });
 }
