@@ -504,14 +504,11 @@ export class ShowDO extends DurableObject<Env> {
    * Join the waitlist of a sold-out show (or section). Joining again returns the same entry.
    * The waitlist is no side door: not before the on-sale time; "sold out" means every seat is
    * sold or blocked — held seats may still come back to the fans in the queue; and while the
-   * waiting room is on, a fan needs a live admission unless the whole show is sold out (then the
-   * queue has no turn to give, and tells everyone in line to join the waitlist instead).
-   */
-  /**
-   * With the waiting room on, the waitlist is a door too: the fan must be admitted now, or (once
-   * the show is sold out) hold a queue ticket for this show (`inLine`, checked at the edge: a
-   * ticket is only given after the join's bot check). Otherwise a bot farm that never queued
-   * could take the first claim on every returned seat.
+   * waiting room is on, a fan needs a live admission — or, once the whole show is sold out (the
+   * queue has no turn to give, and tells everyone in line to join the waitlist instead), a queue
+   * ticket for this show (`inLine`, checked at the edge: a ticket is only given after the join's
+   * bot check). Otherwise a bot farm that never queued could take the first claim on every
+   * returned seat.
    */
   joinWaitlist(
     fanId: string,
