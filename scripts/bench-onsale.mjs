@@ -89,7 +89,9 @@ if (args.help) {
                            server: exactly poll_after_ms for everyone
   --race-seconds N --race-rounds N --race-connections 32   the side-by-side hold race
   --no-race                skip the side-by-side
-  --target miniflare       miniflare (workerd directly) or wrangler (wrangler dev)
+  --target miniflare       miniflare (workerd directly), split (the same, with the Durable Objects
+                           in a workerd process of their own, as production runs them apart from
+                           the Worker) or wrangler (wrangler dev)
   --pg-auth password       password: the embedded default (SCRAM, once per new backend);
                            trust: the bench's throwaway cluster trusts 127.0.0.1 (see README)
   --pg-pool transaction    transaction: the tunnel lends pooled backends per transaction, as
@@ -166,7 +168,9 @@ const opts = {
   // Mid-sale: Postgres frozen at postgresAtS, Stripe failing at stripeAtS, each for faultS.
   chaos: args.chaos ? { postgresAtS: quick ? 10 : 90, stripeAtS: quick ? 25 : 120, faultS: 10 } : null,
 };
-if (!["miniflare", "wrangler"].includes(opts.target)) throw new Error("--target is miniflare or wrangler");
+if (!["miniflare", "split", "wrangler"].includes(opts.target)) {
+  throw new Error("--target is miniflare, split or wrangler");
+}
 if (!["smart", "server"].includes(opts.pollMode)) throw new Error("--poll-mode is smart or server");
 if (!["transaction", "off"].includes(opts.pgPool)) throw new Error("--pg-pool is transaction or off");
 
@@ -760,8 +764,16 @@ try {
   cleanups.push(() => stripe.close());
   const organizerKey = `osk_bench_${randomBytes(24).toString("hex")}`;
   const { vars, fanSecret } = benchWorkerVars({ db, stripe: { url: stripe.url, webhookSecret } });
-  log(`starting the Worker on ${opts.target === "miniflare" ? "workerd directly (Miniflare)" : "wrangler dev"}`);
-  const start = opts.target === "miniflare" ? startMiniflare : startWrangler;
+  const targets = {
+    miniflare: ["workerd directly (Miniflare)", startMiniflare],
+    split: [
+      "workerd directly, the Durable Objects in a process of their own",
+      (o) => startMiniflare({ ...o, split: true }),
+    ],
+    wrangler: ["wrangler dev", startWrangler],
+  };
+  const [targetLabel, start] = targets[opts.target];
+  log(`starting the Worker on ${targetLabel}`);
   const target = await start({ dir: workDir, bundle: workers.onsale, vars });
   cleanups.push(target.stop);
   stripe.setWebhookUrl(`${target.url}/v1/webhooks/stripe`);
